@@ -1,0 +1,53 @@
+"""Wire settings, knowledge, storage and dialogue together: the one place that knows all of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.dialogue.context import MemoryContextStore
+from bot.dialogue.engine import Dialogue
+from bot.dialogue.records import NullRecorder
+from bot.live import LiveKnowledge
+from bot.storage import schema
+from bot.storage.buffer import BufferedRecorder
+from bot.storage.repository import Repository, make_engine
+
+
+@dataclass
+class App:
+    settings: Settings
+    live: LiveKnowledge
+    dialogue: Dialogue
+    repository: Repository | None
+    recorder: BufferedRecorder | NullRecorder
+
+    def close(self) -> None:
+        if isinstance(self.recorder, BufferedRecorder):
+            self.recorder.flush()
+        if self.repository is not None:
+            self.repository.engine.dispose()
+
+
+def open_repository(settings: Settings, upgrade_sqlite: bool = True) -> Repository:
+    """The database, schema checked. A local SQLite file is brought up to date by itself so that the
+    Quick start needs no extra step; a shared PostgreSQL is only changed by `resident-bot db upgrade`."""
+    engine = make_engine(settings.effective_database_url)
+    if upgrade_sqlite and engine.url.get_backend_name() == "sqlite":
+        schema.upgrade(engine)
+    schema.require_current(engine)
+    return Repository(engine)
+
+
+def build_app(settings: Settings, *, storage: bool = True) -> App:
+    live = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds,
+                         settings.max_message_chars)
+    if storage:
+        repository = open_repository(settings)
+        recorder: BufferedRecorder | NullRecorder = BufferedRecorder(repository)
+        contexts = repository
+    else:
+        repository, recorder, contexts = None, NullRecorder(), MemoryContextStore()
+    dialogue = Dialogue(live, contexts, recorder, salt=settings.user_id_salt.get_secret_value(),
+                        context_ttl=settings.context_ttl_seconds)
+    return App(settings, live, dialogue, repository, recorder)

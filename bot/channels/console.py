@@ -1,0 +1,54 @@
+"""The console chat: what the Quick start opens. Type a question; `+`/`-` rates the last answer."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import TextIO
+
+from bot.dialogue.engine import Dialogue
+
+WELCOME = (
+    "城市副中心便民问答 · 输入问题后回车；回答后输入 + 或 - 评价；输入 /topics 看话题，/quit 退出。\n"
+    "resident-bot console · type a question; + / - rates the last answer; /quit to leave."
+)
+QUIT = {"/quit", "/exit", "quit", "exit", "退出"}
+
+
+def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    interactive = stdin.isatty()
+    if interactive:
+        try:
+            import readline  # noqa: F401  # arrow keys and history in the prompt
+        except ImportError:
+            pass
+    conversation = f"console-{uuid.uuid4().hex[:12]}"
+    print(WELCOME, file=stdout)
+    while True:
+        if interactive:
+            try:
+                line = input("\n您：")
+            except (EOFError, KeyboardInterrupt):
+                print(file=stdout)
+                return 0
+        else:
+            line = stdin.readline()
+            if not line:
+                return 0
+            line = line.rstrip("\n")
+            print(f"\n您：{line}", file=stdout)
+        text = line.strip()
+        if text in QUIT:
+            return 0
+        if text in {"+", "-"}:
+            reply = dialogue.feedback(conversation, helpful=text == "+")
+        elif text == "/topics":
+            kb = dialogue.live.snapshot.kb
+            print("\n".join(f"· {t}（{len(kb.entries_in(t))}条）" for t in kb.topics), file=stdout)
+            continue
+        else:
+            reply = dialogue.handle(conversation, line, channel="console")
+        print(f"机器人：{reply.text}", file=stdout)
+        if reply.rateable:
+            print("（+ 有帮助 / - 没帮助）", file=stdout)
+        stdout.flush()

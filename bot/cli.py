@@ -1,0 +1,257 @@
+"""`resident-bot` command line: parse, call, print. Behaviour lives in the modules it calls."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+from bot.config import SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"resident-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="resident-bot", description="城市副中心便民问答机器人 resident-bot")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    c = sub.add_parser("chat", help="chat in the console (the Quick start)")
+    c.add_argument("--no-storage", action="store_true", help="do not record the conversation")
+    c.set_defaults(func=cmd_chat)
+
+    a = sub.add_parser("ask", help="ask one question, or one per stdin line with --json")
+    a.add_argument("question", nargs="?", help="the question; omit to read stdin")
+    a.add_argument("--json", action="store_true", help="one JSON object per line")
+    a.add_argument("--conversation", action="store_true", help="stdin lines are turns of one conversation")
+    a.add_argument("--today", type=dt.date.fromisoformat, help="pretend today is YYYY-MM-DD")
+    a.set_defaults(func=cmd_ask)
+
+    kb = sub.add_parser("kb", help="check, list, show and export the knowledge base").add_subparsers(
+        metavar="ACTION")
+    k = kb.add_parser("check", help="report every error and warning with file:line:column")
+    k.add_argument("dir", nargs="?", type=Path, help="knowledge directory (default: the bundled one)")
+    k.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    k.add_argument("--json", action="store_true")
+    k.add_argument("--no-self-check", action="store_true", help="skip the matcher self-consistency check")
+    k.set_defaults(func=cmd_kb_check)
+    k = kb.add_parser("list", help="topics and entry ids")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=cmd_kb_list)
+    k = kb.add_parser("show", help="one entry in full")
+    k.add_argument("id")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=cmd_kb_show)
+    k = kb.add_parser("export", help="the whole knowledge base as JSON")
+    k.add_argument("--json", action="store_true", help="(default) JSON array of entries")
+    k.set_defaults(func=cmd_kb_export)
+
+    e = sub.add_parser("eval", help="accuracy on the labelled question set, beside two baselines")
+    e.add_argument("--data", type=Path, help="labelled set (default: tests/data/labelled_questions.yaml)")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--tune", action="store_true", help="search thresholds on the labelled set")
+    e.set_defaults(func=cmd_eval)
+
+    db = sub.add_parser("db", help="database schema and retention").add_subparsers(metavar="ACTION")
+    d = db.add_parser("upgrade", help="create or migrate the schema to the newest version")
+    d.set_defaults(func=cmd_db_upgrade)
+    d = db.add_parser("purge", help="delete records older than a retention period")
+    d.add_argument("--older-than", default=None, help="age such as 180d (default: RETENTION_DAYS)")
+    d.set_defaults(func=cmd_db_purge)
+
+    r = sub.add_parser("report", help="figures for administrators: volumes, shares, unanswered questions")
+    r.add_argument("--since", default="7d", help="period such as 7d or 24h (default 7d)")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML page with charts")
+    r.set_defaults(func=cmd_report)
+    return p
+
+
+def parse_age(text: str) -> dt.timedelta:
+    m = re.fullmatch(r"\s*(\d+)\s*([dhw])\s*", text or "")
+    if not m:
+        raise SettingsError(f"invalid period {text!r}: write it like 7d, 24h or 2w")
+    n, unit = int(m.group(1)), m.group(2)
+    return {"d": dt.timedelta(days=n), "h": dt.timedelta(hours=n), "w": dt.timedelta(weeks=n)}[unit]
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+def _app(storage: bool):
+    from bot.app import build_app
+    from bot.knowledge.problems import KnowledgeError
+    from bot.storage.schema import SchemaBehind
+
+    settings = load_settings()
+    try:
+        return build_app(settings, storage=storage)
+    except KnowledgeError as exc:
+        print("resident-bot: the knowledge base has errors; nothing was started:", file=sys.stderr)
+        for p in exc.problems:
+            if p.severity == "error":
+                print(f"  {p}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except SchemaBehind as exc:
+        raise SettingsError(f"DATABASE_URL: {exc}") from None
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.channels.console import run_console
+
+    app = _app(storage=not args.no_storage)
+    try:
+        return run_console(app.dialogue)
+    finally:
+        app.close()
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.channels.ask import run_ask
+
+    app = _app(storage=False)
+    if args.today:
+        app.dialogue.today = lambda: args.today
+    return run_ask(app.dialogue, args.question, as_json=args.json, conversation=args.conversation)
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    from bot.kbcheck import run_check
+
+    result = run_check(args.dir, self_check=not args.no_self_check)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for p in result.problems:
+            print(p)
+        print(result.summary())
+    return 1 if result.failed(strict=args.strict) else 0
+
+
+def _kb():
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.problems import KnowledgeError
+
+    settings = load_settings()
+    try:
+        return load_knowledge(settings.knowledge_dir, settings.intents_dir)
+    except KnowledgeError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_kb_list(args: argparse.Namespace) -> int:
+    kb = _kb()
+    if args.json:
+        print(json.dumps({t: [e.id for e in kb.entries_in(t)] for t in kb.topics}, ensure_ascii=False, indent=2))
+        return 0
+    for topic in kb.topics:
+        print(f"{topic}")
+        for e in kb.entries_in(topic):
+            print(f"  {e.id:34} {e.title}")
+    print(f"{len(kb.entries)} entries in {len(kb.topics)} topics, version {kb.version}")
+    return 0
+
+
+def cmd_kb_show(args: argparse.Namespace) -> int:
+    kb = _kb()
+    entry = kb.by_id.get(args.id)
+    if entry is None:
+        import difflib
+
+        hint = difflib.get_close_matches(args.id, list(kb.by_id), n=3)
+        print(f"no entry `{args.id}`" + (f"; did you mean {', '.join(hint)}?" if hint else ""), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{entry.id} · {entry.topic} · {entry.title}   ({entry.path}:{entry.line})")
+    print("问题：")
+    for q in entry.questions:
+        print(f"  - {q}")
+    print(f"回答：{entry.answer}")
+    s = entry.source
+    print(f"来源：{s.publisher}《{s.title}》{s.date} · {s.section}" + (f" · {s.speaker}" if s.speaker else ""))
+    print(f"原文：{s.quote}")
+    print(f"截至：{entry.as_of}" + (f"  复核：{entry.review_by}" if entry.review_by else "")
+          + (f"  预计到期：{entry.expires}" if entry.expires else ""))
+    if entry.follow_ups:
+        print(f"相关：{', '.join(entry.follow_ups)}")
+    return 0
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    kb = _kb()
+    json.dump([e.to_dict() for e in kb.entries], sys.stdout, ensure_ascii=False, indent=2)
+    print()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation.run import run_eval
+
+    return run_eval(args.data, as_json=args.json, tune=args.tune)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.storage import schema
+    from bot.storage.repository import make_engine
+
+    settings = load_settings()
+    engine = make_engine(settings.effective_database_url)
+    before, after = schema.upgrade(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    print(f"database {where}: schema {before or 'empty'} → {after}" if before != after
+          else f"database {where}: schema already at {after}")
+    return 0
+
+
+def cmd_db_purge(args: argparse.Namespace) -> int:
+    from bot.app import open_repository
+
+    settings = load_settings()
+    age = parse_age(args.older_than) if args.older_than else dt.timedelta(days=settings.retention_days)
+    repo = open_repository(settings, upgrade_sqlite=False)
+    counts = repo.purge(dt.datetime.now(dt.UTC) - age)
+    print("deleted " + ", ".join(f"{n} {table}" for table, n in counts.items()) + f" older than {age.days} days")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.app import open_repository
+    from bot.reports.report import build_report, render_html, render_text
+
+    settings = load_settings()
+    repo = open_repository(settings, upgrade_sqlite=False)
+    report = build_report(repo, dt.datetime.now(dt.UTC) - parse_age(args.since))
+    if args.html:
+        args.html.write_text(render_html(report), encoding="utf-8")
+        print(f"wrote {args.html}")
+    elif args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(render_text(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""From a matcher decision to the Reply a resident reads; the same for every channel."""

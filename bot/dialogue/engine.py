@@ -1,0 +1,173 @@
+"""The dialogue: one resident message in, one Reply out, context and records kept on the side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.dialogue.context import ContextStore, ConversationContext
+from bot.dialogue.records import FeedbackRecord, InteractionRecord, Recorder, hash_user_id
+from bot.dialogue.replies import ReplyBuilder, in_script
+from bot.dialogue.reply import Reply
+from bot.live import LiveKnowledge, Snapshot
+from bot.matching.decision import Decision
+from bot.matching.normalise import Normalised, valid_text
+
+log = logging.getLogger(__name__)
+
+_CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.。、]?\s*$")
+
+
+class Dialogue:
+    def __init__(
+        self,
+        live: LiveKnowledge,
+        contexts: ContextStore,
+        recorder: Recorder,
+        *,
+        salt: str = "",
+        context_ttl: float = 1800.0,
+        today: Callable[[], dt.date] = dt.date.today,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.live = live
+        self.contexts = contexts
+        self.recorder = recorder
+        self.salt = salt
+        self.context_ttl = context_ttl
+        self.today = today
+        self.clock = clock
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def handle(self, conversation_id: str, message: str, *, channel: str = "console",
+               user: str | int | None = None) -> Reply:
+        started = time.perf_counter()
+        message = valid_text(message)
+        snapshot = self.live.snapshot  # one snapshot for the whole turn, even if a reload swaps it
+        ctx = self._context(conversation_id)
+        builder = ReplyBuilder(snapshot.kb, self.today())
+        chosen = self._choice(snapshot, ctx, message)
+        if chosen is not None:
+            decision, record_text = chosen
+        else:
+            decision, record_text = snapshot.matcher.match(message, ctx.last_entry_id), message
+        if decision.status == "clarify" and chosen is not None and not decision.choices:
+            reply = builder.choice_invalid(len(ctx.choices))
+        else:
+            reply = builder.build(decision)
+        script = decision.normalised.script if chosen is None else ctx.script
+        interaction_id = uuid.uuid4().hex
+        reply = replace(in_script(reply, script), interaction_id=interaction_id)
+        self._save_context(conversation_id, ctx, decision, reply, record_text, chosen is not None)
+        self._record(InteractionRecord(
+            id=interaction_id,
+            conversation_id=conversation_id,
+            created_at=dt.datetime.now(dt.UTC),
+            channel=channel,
+            user_hash=hash_user_id(user, self.salt),
+            text=record_text[:2000],
+            normalised=decision.normalised.text[:500],
+            status=reply.status,
+            entry_id=reply.entry_id,
+            intent_id=reply.intent_id,
+            score=round(reply.score, 4),
+            candidates=[{"id": c.id, "score": c.score} for c in reply.candidates],
+            kb_version=snapshot.version,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            reason=decision.reason,
+        ))
+        return reply
+
+    def feedback(self, conversation_id: str, helpful: bool, interaction_id: str | None = None,
+                 entry_id: str | None = None) -> Reply:
+        """Record helpful / not helpful for an answer (the last one when no id is given)."""
+        ctx = self._context(conversation_id)
+        interaction_id = interaction_id or ctx.rateable_interaction_id
+        builder = ReplyBuilder(self.live.snapshot.kb, self.today())
+        if interaction_id is None:
+            return in_script(builder.fallback(), ctx.script)
+        self._safely(self.recorder.record_feedback, FeedbackRecord(
+            interaction_id=interaction_id,
+            conversation_id=conversation_id,
+            entry_id=entry_id or ctx.rateable_entry_id,
+            helpful=helpful,
+            created_at=dt.datetime.now(dt.UTC),
+        ))
+        if interaction_id == ctx.rateable_interaction_id:
+            self.contexts.save_context(conversation_id, replace(ctx, rateable_interaction_id=None))
+        return in_script(builder.feedback(helpful), ctx.script)
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _context(self, conversation_id: str) -> ConversationContext:
+        try:
+            ctx = self.contexts.load_context(conversation_id)
+        except Exception:  # storage down: answer without context rather than not at all
+            log.exception("could not load conversation context")
+            ctx = None
+        if ctx is None or self.clock() - ctx.updated_at > self.context_ttl:
+            return ConversationContext()
+        return ctx
+
+    def _choice(self, snapshot: Snapshot, ctx: ConversationContext,
+                message: str) -> tuple[Decision, str] | None:
+        """A number (or 都不是) right after a clarification picks one of its choices."""
+        if not ctx.choices:
+            return None
+        n = Normalised(message, message.strip(), message.strip(), ctx.script, False)
+        none_words = {snapshot.kb.replies["clarify_none"], "都不是", "都不对", "都不", "没有"}
+        simplified = snapshot.matcher.normalise.basic(message)
+        m = _CHOICE.match(message)
+        question = ctx.pending_question or message
+        if simplified in {snapshot.matcher.normalise.basic(w) for w in none_words} or (
+            m and int(m.group(1)) == len(ctx.choices) + 1
+        ):
+            return Decision("fallback", n, reason="none-of-these"), question
+        if m is None:
+            return None
+        index = int(m.group(1))
+        if not 1 <= index <= len(ctx.choices) or ctx.choices[index - 1] not in snapshot.kb.by_id:
+            return Decision("clarify", n, reason="invalid-choice"), message
+        entry_id = ctx.choices[index - 1]
+        return Decision("answer", n, entry_id=entry_id, score=1.0, reason="chosen"), question
+
+    def _save_context(self, conversation_id: str, ctx: ConversationContext, d: Decision, reply: Reply,
+                      text: str, was_choice: bool) -> None:
+        if d.reason == "invalid-choice":  # ask again, same choices
+            choices, pending = ctx.choices, ctx.pending_question
+        elif reply.status == "clarify":
+            choices, pending = tuple(c.entry_id for c in reply.choices if c.entry_id), text
+        else:
+            choices, pending = (), None
+        # Small talk and fallbacks keep the topic, so 那廊坊呢 still works after a 谢谢.
+        last = reply.entry_id if reply.status in ("answer", "partial") else ctx.last_entry_id
+        new = replace(
+            ctx,
+            last_entry_id=last,
+            choices=choices,
+            pending_question=pending,
+            rateable_interaction_id=reply.interaction_id if reply.rateable else ctx.rateable_interaction_id,
+            rateable_entry_id=reply.entry_id if reply.rateable else ctx.rateable_entry_id,
+            script=ctx.script if was_choice else reply.script,
+            updated_at=self.clock(),
+            turns=ctx.turns + 1,
+        )
+        self._safely(self.contexts.save_context, conversation_id, new)
+
+    def _record(self, record: InteractionRecord) -> None:
+        self._safely(self.recorder.record_interaction, record)
+
+    @staticmethod
+    def _safely(fn: Callable[..., None], *args: object) -> None:
+        """Storage trouble must never cost the resident the answer; the recorder buffers and retries."""
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("storage call %s failed", getattr(fn, "__name__", fn))
+

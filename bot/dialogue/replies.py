@@ -1,0 +1,126 @@
+"""Turn a matcher Decision into a Reply: answer with source line and freshness notice, or an honest no."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from dataclasses import replace
+
+from bot.dialogue.freshness import chinese_date, staleness
+from bot.dialogue.reply import Option, Reply, ReplyPart
+from bot.knowledge.schema import Entry, KnowledgeBase
+from bot.matching.decision import Decision
+from bot.matching.normalise import to_traditional
+
+
+class ReplyBuilder:
+    def __init__(self, kb: KnowledgeBase, today: dt.date):
+        self.kb = kb
+        self.t = kb.replies
+        self.today = today
+
+    def build(self, d: Decision) -> Reply:
+        if d.status == "answer" and d.entry_id:
+            reply = self.answer(self.kb.by_id[d.entry_id])
+        elif d.status == "partial" and d.entry_id:
+            reply = self.partial(self.kb.by_id[d.entry_id], d.missing_aspect or "")
+        elif d.status == "clarify":
+            reply = self.clarify(d.choices)
+        elif d.status == "smalltalk" and d.intent_id:
+            reply = self.smalltalk(d.intent_id, d.normalised.text)
+        elif d.reason == "empty":
+            reply = self.rephrase()
+        else:
+            reply = self.fallback(d.nearby)
+        return replace(reply, intent_id=d.intent_id, score=d.score, candidates=d.candidates,
+                       kb_version=self.kb.version)
+
+    # -- one builder per status -----------------------------------------------------------------
+
+    def answer(self, e: Entry) -> Reply:
+        parts = [ReplyPart("answer", e.answer)]
+        notice = self.freshness(e)
+        if notice:
+            parts.append(ReplyPart("notice", notice))
+        source = self.source_line(e)
+        parts.append(ReplyPart("source", source))
+        suggestions = tuple(Option(self.kb.by_id[f].canonical_question, f) for f in e.follow_ups[:3])
+        return Reply("answer", tuple(parts), entry_id=e.id, suggestions=suggestions,
+                     suggestions_title=self.t["related"] if suggestions else "", source=source,
+                     as_of=e.as_of.isoformat(), rateable=True)
+
+    def partial(self, e: Entry, aspect_id: str) -> Reply:
+        aspect = next((a.label for a in self.kb.aspects if a.id == aspect_id), aspect_id)
+        parts = [
+            ReplyPart("answer", self.t["partial"].format(title=e.title, answer=e.answer)),
+            ReplyPart("hotline", self.t["partial_missing"].format(aspect=aspect)),
+        ]
+        source = self.source_line(e)
+        parts.append(ReplyPart("source", source))
+        return Reply("partial", tuple(parts), entry_id=e.id, source=source, as_of=e.as_of.isoformat(),
+                     rateable=True)
+
+    def clarify(self, choices: tuple[str, ...]) -> Reply:
+        options = [Option(self.kb.by_id[c].canonical_question, c) for c in choices]
+        options.append(Option(self.t["clarify_none"], None))
+        text = self.t["clarify_prompt"] + self.t["clarify_hint"]
+        return Reply("clarify", (ReplyPart("text", text),), choices=tuple(options))
+
+    def fallback(self, nearby: tuple[str, ...] = ()) -> Reply:
+        parts = [ReplyPart("text", self.t["fallback"])]
+        suggestions = tuple(Option(self.kb.by_id[n].canonical_question, n) for n in nearby[:3])
+        parts.append(ReplyPart("hotline", self.t["hotline"]))
+        return Reply("fallback", tuple(parts), suggestions=suggestions,
+                     suggestions_title=self.t["fallback_nearby"] if suggestions else "")
+
+    def rephrase(self) -> Reply:
+        example = self.kb.entries[0].canonical_question
+        return Reply("fallback", (ReplyPart("text", self.t["rephrase"].format(example=example)),
+                                  ReplyPart("hotline", self.t["hotline"])))
+
+    def smalltalk(self, intent_id: str, text: str) -> Reply:
+        intent = next(i for i in self.kb.intents if i.id == intent_id)
+        # Vary the wording by message, deterministically, so replays stay stable.
+        template = intent.replies[zlib.crc32(text.encode()) % len(intent.replies)]
+        body = template.replace("{topics}", "、".join(self.kb.topics))
+        return Reply("smalltalk", (ReplyPart("text", body),))
+
+    def choice_invalid(self, n: int) -> Reply:
+        return Reply("clarify", (ReplyPart("text", self.t["choice_invalid"].format(n=n, none_index=n + 1)),))
+
+    def feedback(self, helpful: bool) -> Reply:
+        return Reply("smalltalk", (ReplyPart("text", self.t["feedback_thanks" if helpful else "feedback_sorry"]),))
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def source_line(self, e: Entry) -> str:
+        s = e.source
+        line = self.t["source_line"].format(publisher=s.publisher, title=s.title, date=chinese_date(s.date),
+                                            section=s.section)
+        if e.as_of != s.date:
+            line += self.t["as_of_line"].format(as_of=chinese_date(e.as_of))
+        return line
+
+    def freshness(self, e: Entry) -> str | None:
+        stale = staleness(e, self.today)
+        if stale is None:
+            return None
+        if stale.kind == "expired":
+            return self.t["freshness_expired"].format(as_of=chinese_date(e.as_of), expires=chinese_date(stale.date))
+        return self.t["freshness_review"].format(as_of=chinese_date(e.as_of), review_by=chinese_date(stale.date))
+
+
+def in_script(reply: Reply, script: str) -> Reply:
+    """The reply in the resident's script: everything converted, source line and buttons included."""
+    if script != "traditional":
+        return reply
+    conv = to_traditional
+    return replace(
+        reply,
+        parts=tuple(ReplyPart(p.kind, conv(p.text)) for p in reply.parts),
+        script="traditional",
+        choices=tuple(Option(conv(c.label), c.entry_id) for c in reply.choices),
+        suggestions=tuple(Option(conv(s.label), s.entry_id) for s in reply.suggestions),
+        suggestions_title=conv(reply.suggestions_title),
+        source=conv(reply.source) if reply.source else None,
+    )

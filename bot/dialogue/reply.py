@@ -1,0 +1,72 @@
+"""The Reply value every channel renders. No channel-specific formatting lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.matching.decision import Candidate
+
+PartKind = Literal["answer", "text", "notice", "source", "hotline"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPart:
+    kind: PartKind
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A clarification choice (entry_id None means 都不是) or a suggested next question."""
+
+    label: str
+    entry_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: str  # answer | partial | clarify | fallback | smalltalk
+    parts: tuple[ReplyPart, ...]
+    script: str = "simplified"
+    entry_id: str | None = None
+    intent_id: str | None = None
+    score: float = 0.0
+    candidates: tuple[Candidate, ...] = ()
+    choices: tuple[Option, ...] = ()
+    suggestions: tuple[Option, ...] = ()
+    suggestions_title: str = ""
+    source: str | None = None  # the source line, already in the resident's script
+    as_of: str | None = None  # ISO date the facts were stated
+    interaction_id: str | None = None  # to attach feedback to
+    rateable: bool = False  # whether helpful / not-helpful makes sense
+    kb_version: str = ""
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """Plain text as a resident sees it in a text-only channel (console, `ask`)."""
+        lines = [p.text for p in self.parts]
+        lines.extend(f"{i}. {c.label}" for i, c in enumerate(self.choices, 1))
+        if self.suggestions:
+            lines.append(self.suggestions_title)
+            lines.extend(f"· {s.label}" for s in self.suggestions)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "text": self.text,
+            "parts": [{"kind": p.kind, "text": p.text} for p in self.parts],
+            "script": self.script,
+            "faq_id": self.entry_id,
+            "intent": self.intent_id,
+            "score": round(self.score, 4),
+            "candidates": [{"id": c.id, "score": c.score} for c in self.candidates],
+            "choices": [{"label": c.label, "id": c.entry_id} for c in self.choices],
+            "suggestions": [{"label": s.label, "id": s.entry_id} for s in self.suggestions],
+            "source": self.source,
+            "as_of": self.as_of,
+            "interaction_id": self.interaction_id,
+            "kb_version": self.kb_version,
+        }

@@ -1,0 +1,61 @@
+"""`kb check`: load errors, lints and the matcher's self-consistency, in one report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge.lint import lint
+from bot.knowledge.loader import check_knowledge
+from bot.knowledge.problems import Problem
+from bot.knowledge.schema import KnowledgeBase
+
+
+@dataclass
+class CheckResult:
+    kb: KnowledgeBase | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors or (strict and self.warnings))
+
+    def summary(self) -> str:
+        counts = f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+        if self.kb is None:
+            return f"FAILED: {counts}; the bot keeps serving its previous knowledge base until these are fixed"
+        kb = self.kb
+        return (f"{'OK' if not self.errors else 'FAILED'}: {len(kb.entries)} entries, {kb.question_count} questions, "
+                f"{len(kb.topics)} topics, {len(kb.intents)} intents, version {kb.version}; {counts}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": not self.errors,
+            "version": self.kb.version if self.kb else None,
+            "entries": len(self.kb.entries) if self.kb else 0,
+            "questions": self.kb.question_count if self.kb else 0,
+            "topics": len(self.kb.topics) if self.kb else 0,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def run_check(directory: Path | None = None, *, self_check: bool = True,
+              today: dt.date | None = None) -> CheckResult:
+    kb, problems = check_knowledge(directory)
+    if kb is not None:
+        problems = problems + lint(kb, today)
+        if self_check:
+            from bot.matching.engine import Matcher
+            from bot.matching.selfcheck import self_check as consistency
+
+            problems += consistency(Matcher(kb))
+    problems.sort(key=lambda p: (p.path, p.line, p.column, p.severity))
+    return CheckResult(kb, problems)

@@ -1,0 +1,363 @@
+"""Load `knowledge/` and `intents/` into one immutable KnowledgeBase, reporting every problem at once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import string
+from pathlib import Path
+
+from bot.knowledge.fields import SLUG, Collector, Spec, did_you_mean
+from bot.knowledge.problems import KnowledgeError, Problem
+from bot.knowledge.schema import Aspect, Entry, Intent, KnowledgeBase, Language, Source
+from bot.knowledge.yaml_source import Located, YamlProblem, read_yaml_file
+
+# Files in knowledge/ that are not lists of entries.
+SPECIAL_FILES = {"synonyms.yaml", "aspects.yaml", "language.yaml", "replies.yaml"}
+
+ENTRY_SPEC: Spec = {
+    "id": ("str", True, 63),
+    "topic": ("str", True, 20),
+    "title": ("str", False, 60),
+    "questions": ("str_list", True, 120),
+    "answer": ("str", True, 1200),
+    "source": ("mapping", True, 0),
+    "as_of": ("date", True, 0),
+    "review_by": ("date", False, 0),
+    "expires": ("date", False, 0),
+    "follow_ups": ("str_list", False, 63),
+    "tags": ("str_list", False, 30),
+    "aspects": ("str_list", False, 30),
+}
+SOURCE_SPEC: Spec = {
+    "title": ("str", True, 200),
+    "publisher": ("str", True, 100),
+    "date": ("date", True, 0),
+    "section": ("str", True, 100),
+    "speaker": ("str", False, 100),
+    "quote": ("str", True, 1000),
+}
+ASPECT_SPEC: Spec = {
+    "id": ("str", True, 30),
+    "label": ("str", True, 30),
+    "words": ("str_list", True, 20),
+    "not_words": ("str_list", False, 20),
+}
+INTENT_SPEC: Spec = {"id": ("str", True, 30), "phrases": ("str_list", True, 60), "replies": ("str_list", True, 600)}
+LANGUAGE_SPEC: Spec = {
+    "fillers": ("str_list", False, 20),
+    "particles": ("str_list", False, 4),
+    "follow_up_prefixes": ("str_list", False, 6),
+    "follow_up_suffixes": ("str_list", False, 4),
+}
+
+# Every reply template the dialogue uses, with the placeholders each may contain.
+REPLY_PLACEHOLDERS: dict[str, set[str]] = {
+    "source_line": {"publisher", "title", "date", "section"},
+    "as_of_line": {"as_of"},
+    "freshness_expired": {"as_of", "expires"},
+    "freshness_review": {"as_of", "review_by"},
+    "clarify_prompt": set(),
+    "clarify_none": set(),
+    "clarify_hint": set(),
+    "fallback": set(),
+    "fallback_nearby": set(),
+    "hotline": set(),
+    "partial": {"title", "answer"},
+    "partial_missing": {"aspect"},
+    "rephrase": {"example"},
+    "related": set(),
+    "feedback_prompt": set(),
+    "feedback_thanks": set(),
+    "feedback_sorry": set(),
+    "choice_invalid": {"n", "none_index"},
+}
+
+
+def default_knowledge_dir() -> Path:
+    """`KNOWLEDGE_DIR`, else ./knowledge, else the knowledge/ bundled beside the package."""
+    env = os.environ.get("KNOWLEDGE_DIR")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "knowledge"
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "knowledge"
+
+
+def default_intents_dir(knowledge_dir: Path) -> Path:
+    env = os.environ.get("INTENTS_DIR")
+    return Path(env) if env else knowledge_dir.parent / "intents"
+
+
+def load_knowledge(knowledge_dir: Path | None = None, intents_dir: Path | None = None) -> KnowledgeBase:
+    """Load and validate; raise KnowledgeError listing every error (warnings are on the snapshot's check)."""
+    kb, problems = check_knowledge(knowledge_dir, intents_dir)
+    if kb is None:
+        raise KnowledgeError(problems)
+    return kb
+
+
+def check_knowledge(
+    knowledge_dir: Path | None = None, intents_dir: Path | None = None
+) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Load and validate everything; return the snapshot (None when there are errors) and all problems."""
+    kdir = Path(knowledge_dir) if knowledge_dir else default_knowledge_dir()
+    idir = Path(intents_dir) if intents_dir else default_intents_dir(kdir)
+    loader = _Loader(kdir, idir)
+    kb = loader.run()
+    return kb, loader.problems
+
+
+class _Loader:
+    def __init__(self, kdir: Path, idir: Path):
+        self.kdir = kdir
+        self.idir = idir
+        self.problems: list[Problem] = []
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    def read(self, path: Path) -> tuple[Collector, Located | None]:
+        col = Collector(self.rel(path))
+        try:
+            node = read_yaml_file(path)
+        except YamlProblem as exc:
+            col.error((exc.line, exc.column), exc.message)
+            node = None
+        except OSError as exc:
+            col.error((1, 1), f"cannot read the file: {exc.strerror}")
+            node = None
+        return col, node
+
+    def run(self) -> KnowledgeBase | None:
+        if not self.kdir.is_dir():
+            self.problems.append(Problem(str(self.kdir), 1, 1, "knowledge directory not found"))
+            return None
+        files = sorted(p for p in self.kdir.glob("*.yaml") if p.is_file())
+        entries: list[Entry] = []
+        for path in files:
+            if path.name not in SPECIAL_FILES:
+                entries.extend(self.entry_file(path))
+        synonyms = self.synonyms(self.kdir / "synonyms.yaml")
+        aspects = self.aspects(self.kdir / "aspects.yaml")
+        language = self.language(self.kdir / "language.yaml")
+        replies = self.replies(self.kdir / "replies.yaml")
+        intents = self.intents()
+        self.cross_check(entries, {a.id for a in aspects})
+        if not entries and not self.problems:
+            self.problems.append(Problem(self.rel(self.kdir), 1, 1, "no entries found; add a topic file"))
+        if any(p.severity == "error" for p in self.problems):
+            return None
+        return KnowledgeBase(
+            entries=tuple(entries),
+            synonyms=synonyms,
+            aspects=aspects,
+            language=language,
+            replies=replies,
+            intents=intents,
+            version=self.version(files),
+            directory=self.kdir,
+            sources_text=self.sources_text(),
+        )
+
+    def entry_file(self, path: Path) -> list[Entry]:
+        col, node = self.read(path)
+        out: list[Entry] = []
+        if node is None:
+            if not col.problems:
+                col.warn((1, 1), "the file is empty; add entries or delete it")
+        elif not isinstance(node.value, list):
+            col.error(node, "this file must be a list of entries, each starting with `- id:`")
+        else:
+            for item in node.value:
+                entry = self.entry(col, item)
+                if entry is not None:
+                    out.append(entry)
+        self.problems.extend(col.problems)
+        return out
+
+    def entry(self, col: Collector, node: Located) -> Entry | None:
+        before = len(col.problems)
+        f = col.fields(node, ENTRY_SPEC, "an entry")
+        if f is None:
+            return None
+        if "id" in f and not SLUG.match(f["id"]):
+            col.error(node.value["id"], f"id `{f['id']}` must be lower-case letters, digits and dashes")
+        source = col.fields(f["source"], SOURCE_SPEC, "`source`") if "source" in f else None
+        if len(col.problems) > before or source is None:
+            return None
+        questions = f["questions"]
+        return Entry(
+            id=f["id"],
+            topic=f["topic"],
+            title=f.get("title", questions[0]),
+            questions=questions,
+            answer=f["answer"],
+            source=Source(**source),
+            as_of=f["as_of"],
+            review_by=f.get("review_by"),
+            expires=f.get("expires"),
+            follow_ups=f.get("follow_ups", ()),
+            tags=f.get("tags", ()),
+            aspects=f.get("aspects", ()),
+            path=col.path,
+            line=node.line,
+        )
+
+    def cross_check(self, entries: list[Entry], aspect_ids: set[str]) -> None:
+        first: dict[str, Entry] = {}
+        questions: dict[str, Entry] = {}
+        ids = [e.id for e in entries]
+        for e in entries:
+            where = Collector(e.path)
+            if e.id in first:
+                other = first[e.id]
+                where.error((e.line, 3), f"duplicate id `{e.id}`, first used at {other.path}:{other.line}")
+            first.setdefault(e.id, e)
+            for q in e.questions:
+                key = question_key(q)
+                owner = questions.get(key)
+                if owner is not None and owner.id != e.id:
+                    where.error((e.line, 3), f"question “{q}” of `{e.id}` is also a question of `{owner.id}`"
+                                f" ({owner.path}:{owner.line}); keep it in one entry")
+                questions.setdefault(key, e)
+            for ref in e.follow_ups:
+                if ref not in ids:
+                    where.error((e.line, 3), f"`follow_ups` of `{e.id}` names unknown entry `{ref}`"
+                                + did_you_mean(ref, ids))
+                elif ref == e.id:
+                    where.error((e.line, 3), f"`follow_ups` of `{e.id}` names the entry itself")
+            for a in e.aspects:
+                if a not in aspect_ids:
+                    where.error((e.line, 3), f"`aspects` of `{e.id}` names unknown aspect `{a}`"
+                                + did_you_mean(a, sorted(aspect_ids)))
+            self.problems.extend(where.problems)
+
+    def synonyms(self, path: Path) -> tuple[tuple[str, ...], ...]:
+        node, col = self.optional_mapping(path)
+        groups: list[tuple[str, ...]] = []
+        if node is not None:
+            raw = node.value.get("groups")
+            unknown = [k for k in node.value if k != "groups"]
+            for k in unknown:
+                col.error((node.value[k].key_line, node.value[k].key_column),
+                          f"unknown key `{k}` in synonyms.yaml; only `groups` is allowed")
+            if raw is None or not isinstance(raw.value, list):
+                col.error(node, "synonyms.yaml needs `groups:`, a list of lists such as `- [公租房, 公共租赁住房]`")
+            else:
+                for g in raw.value:
+                    words = col.value(g, "str_list", 20, "a synonym group")
+                    if words is None:
+                        continue
+                    if len(words) < 2:
+                        col.error(g, "a synonym group needs at least two words: the standard one, then variants")
+                        continue
+                    groups.append(words)
+        self.problems.extend(col.problems)
+        return tuple(groups)
+
+    def aspects(self, path: Path) -> tuple[Aspect, ...]:
+        col, node = self.read(path) if path.exists() else (Collector(self.rel(path)), None)
+        out: list[Aspect] = []
+        if node is not None and not isinstance(node.value, list):
+            col.error(node, "aspects.yaml must be a list of aspects, each starting with `- id:`")
+        elif node is not None:
+            for item in node.value:
+                f = col.fields(item, ASPECT_SPEC, "an aspect")
+                if f and {"id", "label", "words"} <= f.keys():
+                    out.append(Aspect(f["id"], f["label"], f["words"], f.get("not_words", ())))
+        self.problems.extend(col.problems)
+        return tuple(out)
+
+    def language(self, path: Path) -> Language:
+        node, col = self.optional_mapping(path)
+        f = col.fields(node, LANGUAGE_SPEC, "language.yaml") if node is not None else {}
+        self.problems.extend(col.problems)
+        return Language(**(f or {}))
+
+    def replies(self, path: Path) -> dict[str, str]:
+        node, col = self.optional_mapping(path)
+        out: dict[str, str] = {}
+        if node is None:
+            col.error((1, 1), "replies.yaml is missing or empty; it holds the texts the bot replies with")
+        else:
+            for key, value in node.value.items():
+                if key not in REPLY_PLACEHOLDERS:
+                    col.error((value.key_line, value.key_column), f"unknown reply `{key}`"
+                              + did_you_mean(key, list(REPLY_PLACEHOLDERS)))
+                    continue
+                text = col.text(value, 600, f"`{key}`")
+                if text is None:
+                    continue
+                bad = placeholders(text) - REPLY_PLACEHOLDERS[key]
+                if bad:
+                    allowed = ", ".join("{" + p + "}" for p in sorted(REPLY_PLACEHOLDERS[key])) or "none"
+                    col.error(value, f"`{key}` uses unknown placeholder(s) "
+                              + ", ".join("{" + b + "}" for b in sorted(bad)) + f"; allowed: {allowed}")
+                    continue
+                out[key] = text
+            for key in REPLY_PLACEHOLDERS.keys() - node.value.keys():
+                col.error(node, f"replies.yaml is missing `{key}`")
+        self.problems.extend(col.problems)
+        return out
+
+    def intents(self) -> tuple[Intent, ...]:
+        out: list[Intent] = []
+        seen: set[str] = set()
+        for path in sorted(self.idir.glob("*.yaml")) if self.idir.is_dir() else []:
+            col, node = self.read(path)
+            if node is not None:
+                f = col.fields(node, INTENT_SPEC, "an intent")
+                if f and {"id", "phrases", "replies"} <= f.keys():
+                    if f["id"] in seen:
+                        col.error(node.value["id"], f"duplicate intent id `{f['id']}`")
+                    else:
+                        seen.add(f["id"])
+                        out.append(Intent(f["id"], f["phrases"], f["replies"]))
+            self.problems.extend(col.problems)
+        return tuple(out)
+
+    def optional_mapping(self, path: Path) -> tuple[Located | None, Collector]:
+        if not path.exists():
+            return None, Collector(self.rel(path))
+        col, node = self.read(path)
+        if node is not None and not isinstance(node.value, dict):
+            col.error(node, f"{path.name} must be a block of `key: value` lines")
+            return None, col
+        return node, col
+
+    def sources_text(self) -> str:
+        src = self.kdir / "sources"
+        if not src.is_dir():
+            return ""
+        return "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                         for p in sorted(src.iterdir()) if p.suffix in {".md", ".txt"})
+
+    def version(self, files: list[Path]) -> str:
+        """Content hash of every file that shapes answers: the snapshot's version."""
+        h = hashlib.sha256()
+        paths = list(files)
+        if (self.kdir / "sources").is_dir():
+            paths += sorted((self.kdir / "sources").iterdir())
+        if self.idir.is_dir():
+            paths += sorted(self.idir.glob("*.yaml"))
+        for p in paths:
+            if p.is_file():
+                h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        return h.hexdigest()[:12]
+
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def question_key(text: str) -> str:
+    """A cheap identity for duplicate detection: case and punctuation do not make a new question."""
+    return _PUNCT.sub("", text).lower()
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+

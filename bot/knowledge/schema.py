@@ -1,0 +1,128 @@
+"""Typed, immutable values of a knowledge base snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    title: str
+    publisher: str
+    date: dt.date
+    section: str
+    quote: str
+    speaker: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "publisher": self.publisher,
+            "date": self.date.isoformat(),
+            "section": self.section,
+            "speaker": self.speaker,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    topic: str
+    title: str
+    questions: tuple[str, ...]
+    answer: str
+    source: Source
+    as_of: dt.date
+    review_by: dt.date | None = None
+    expires: dt.date | None = None
+    follow_ups: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    aspects: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 0
+
+    @property
+    def canonical_question(self) -> str:
+        return self.questions[0]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "title": self.title,
+            "questions": list(self.questions),
+            "answer": self.answer,
+            "source": self.source.to_dict(),
+            "as_of": self.as_of.isoformat(),
+            "review_by": self.review_by.isoformat() if self.review_by else None,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "follow_ups": list(self.follow_ups),
+            "tags": list(self.tags),
+            "aspects": list(self.aspects),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Aspect:
+    """Something a question can ask about (a fee, an address...) that an entry may not state."""
+
+    id: str
+    label: str
+    words: tuple[str, ...]
+    not_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """Small talk: greeting, thanks, goodbye, help, handoff, abuse."""
+
+    id: str
+    phrases: tuple[str, ...]
+    replies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """Word lists used to clean questions before matching."""
+
+    fillers: tuple[str, ...] = ()
+    particles: tuple[str, ...] = ()
+    follow_up_prefixes: tuple[str, ...] = ()
+    follow_up_suffixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """One immutable snapshot of the knowledge base; `version` is a hash of the files it came from."""
+
+    entries: tuple[Entry, ...]
+    synonyms: tuple[tuple[str, ...], ...]
+    aspects: tuple[Aspect, ...]
+    language: Language
+    replies: Mapping[str, str]
+    intents: tuple[Intent, ...]
+    version: str
+    directory: Path
+    sources_text: str = ""
+    by_id: Mapping[str, Entry] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", MappingProxyType({e.id: e for e in self.entries}))
+        object.__setattr__(self, "replies", MappingProxyType(dict(self.replies)))
+
+    @property
+    def topics(self) -> list[str]:
+        """Topics in the order they first appear."""
+        return list(dict.fromkeys(e.topic for e in self.entries))
+
+    def entries_in(self, topic: str) -> list[Entry]:
+        return [e for e in self.entries if e.topic == topic]
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(e.questions) for e in self.entries)

@@ -1,0 +1,63 @@
+"""The live knowledge base: one reference to an immutable (snapshot, matcher) pair, swapped on reload."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge.loader import check_knowledge
+from bot.knowledge.problems import KnowledgeError, Problem
+from bot.knowledge.schema import KnowledgeBase
+from bot.matching.decision import Thresholds
+from bot.matching.engine import Matcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    kb: KnowledgeBase
+    matcher: Matcher
+
+    @property
+    def version(self) -> str:
+        return self.kb.version
+
+
+def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresholds: Thresholds,
+                   max_chars: int = 300) -> tuple[Snapshot | None, list[Problem]]:
+    kb, problems = check_knowledge(knowledge_dir, intents_dir)
+    if kb is None:
+        return None, problems
+    return Snapshot(kb, Matcher(kb, thresholds, max_chars=max_chars)), problems
+
+
+class LiveKnowledge:
+    """Readers take `snapshot` once per message; a reload builds beside it and swaps the reference."""
+
+    def __init__(self, knowledge_dir: Path | None = None, intents_dir: Path | None = None,
+                 thresholds: Thresholds | None = None, max_chars: int = 300):
+        self.knowledge_dir = knowledge_dir
+        self.intents_dir = intents_dir
+        self.thresholds = thresholds or Thresholds()
+        self.max_chars = max_chars
+        self._reload_lock = threading.Lock()
+        snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars)
+        if snapshot is None:
+            raise KnowledgeError(problems)
+        self.snapshot: Snapshot = snapshot
+
+    def reload(self) -> tuple[bool, list[Problem]]:
+        """Build a new snapshot; swap it in only when it has no errors. Returns (swapped, problems)."""
+        with self._reload_lock:
+            snapshot, problems = build_snapshot(self.knowledge_dir, self.intents_dir, self.thresholds,
+                                                self.max_chars)
+            if snapshot is None:
+                log.warning("knowledge reload failed, still serving %s: %d error(s)", self.snapshot.version,
+                            sum(p.severity == "error" for p in problems))
+                return False, problems
+            self.snapshot = snapshot  # a single reference assignment: readers see old or new, never half
+            log.info("knowledge reloaded: version %s", snapshot.version)
+            return True, problems

@@ -1,0 +1,1 @@
+"""From a resident's message to a decision: normalise, recall, rerank, decide."""

@@ -1,0 +1,42 @@
+"""The matcher's verdict on one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.matching.normalise import Normalised
+
+Status = Literal["answer", "partial", "clarify", "fallback", "smalltalk"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Defaults chosen on the labelled set with `resident-bot eval --tune`; override in config."""
+
+    answer: float = 0.6
+    margin: float = 1.0  # log-odds lead of the best entry over the next one
+    clarify: float = 0.35
+    nearby: float = 0.2
+    intent: float = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    status: Status
+    normalised: Normalised
+    entry_id: str | None = None
+    intent_id: str | None = None
+    score: float = 0.0
+    candidates: tuple[Candidate, ...] = ()
+    choices: tuple[str, ...] = ()  # entry ids offered when clarifying
+    missing_aspect: str | None = None  # aspect id asked for but not stated by the entry
+    follow_up: bool = False  # resolved against the previous turn's entry
+    reason: str = ""  # why a fallback: empty, unknown, ambiguous...
+    nearby: tuple[str, ...] = field(default=())  # entry ids close enough to suggest on fallback

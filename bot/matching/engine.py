@@ -1,0 +1,199 @@
+"""The matcher: normalise → recall → rerank → decide, with small talk, follow-ups and aspect honesty."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from bot.knowledge.schema import Entry, KnowledgeBase
+from bot.matching.aspects import AspectDetector
+from bot.matching.decision import Candidate, Decision, Thresholds
+from bot.matching.index import RecallIndex
+from bot.matching.normalise import Normalised, Normaliser
+from bot.matching.rank import Document, Query, combine, features, sigmoid
+from bot.matching.tokens import add_user_words, pinyin, words
+
+RECALL_LIMIT = 30
+SHORT_MESSAGE = 6  # characters; a short message after an answer is read as a follow-up first
+_MEANINGFUL = re.compile(r"[\u3400-\u9fffa-z0-9]")
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    doc: Document
+    logit: float
+
+    @property
+    def score(self) -> float:
+        return sigmoid(self.logit)
+
+
+class Matcher:
+    """Built once per knowledge base snapshot; immutable afterwards, so threads may share it."""
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, max_chars: int = 300):
+        self.kb = kb
+        self.thresholds = thresholds or Thresholds()
+        self.normalise = Normaliser(kb, max_chars=max_chars)
+        self.aspects = AspectDetector(kb.aspects, self.normalise)
+        terms = {self.normalise.question(t) for e in kb.entries for t in e.tags}
+        terms |= {self.normalise.apply_synonyms(self.normalise.basic(g[0])) for g in kb.synonyms}
+        self.lexicon = frozenset(t for t in terms if len(t) >= 2)
+        add_user_words(self.lexicon)
+        self.docs: list[Document] = []
+        texts: list[list[str]] = []
+        for e in kb.entries:
+            qs = tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions))
+            tags = [self.normalise.question(t) for t in e.tags]
+            self.docs.append(self._document(e.id, "faq", e.topic, qs, frozenset(tags)))
+            texts.append([*qs, self.normalise.question(e.title), *tags])
+        self.intent_phrases: dict[str, str] = {}
+        for intent in kb.intents:
+            qs = tuple(dict.fromkeys(p for p in map(self.normalise.question, intent.phrases) if p))
+            for p in qs:
+                self.intent_phrases.setdefault(p, intent.id)
+            self.docs.append(self._document(intent.id, "intent", "", qs, frozenset()))
+            texts.append(list(qs))
+        self.index = RecallIndex(texts)
+        self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
+
+    @staticmethod
+    def _document(key: str, kind: str, topic: str, qs: tuple[str, ...], terms: frozenset[str]) -> Document:
+        return Document(
+            key=key,
+            kind=kind,
+            topic=topic,
+            questions=qs,
+            question_words=tuple(" ".join(words(q)) for q in qs),
+            question_pinyin=tuple(pinyin(q) for q in qs),
+            terms=terms,
+        )
+
+    # -- public -------------------------------------------------------------------------------
+
+    def match(self, message: str, last_entry_id: str | None = None) -> Decision:
+        n = self.normalise(message)
+        if not _MEANINGFUL.search(n.text):
+            return Decision("fallback", n, reason="empty")
+        previous = self.kb.by_id.get(last_entry_id) if last_entry_id else None
+        smalltalk = self._smalltalk(n, previous)
+        if smalltalk is not None:
+            return smalltalk
+        return self._question(n, n.text, n.phrased, previous)
+
+    def rank(self, text: str, kind: str = "faq", prior_topic: str | None = None,
+             prior_ids: frozenset[str] = frozenset()) -> list[Scored]:
+        """Candidates for a normalised text, best first, with calibrated scores."""
+        hits = [(i, s) for i, s in self.index.search(text, RECALL_LIMIT * 2) if self.docs[i].kind == kind]
+        hits = hits[:RECALL_LIMIT]
+        if not hits:
+            return []
+        q = Query.of(text, self.lexicon)
+        top = hits[0][1]
+        out = []
+        for i, bm25 in hits:
+            doc = self.docs[i]
+            prior = 0.0
+            if prior_topic and doc.topic == prior_topic:
+                prior += 1.0
+            if doc.key in prior_ids:
+                prior += 0.5
+            out.append(Scored(doc, combine(features(q, doc, i, self.index, bm25, top), prior)))
+        out.sort(key=lambda s: s.logit, reverse=True)
+        return out
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _smalltalk(self, n: Normalised, previous: Entry | None) -> Decision | None:
+        """Greetings and the like, unless the message also holds a real question."""
+        phrase = next((p for p in self._phrase_order if p in n.text), None)
+        if phrase is not None:
+            rest = n.text.replace(phrase, "", 1)
+            if len(_MEANINGFUL.findall(rest)) < 2:
+                return Decision("smalltalk", n, intent_id=self.intent_phrases[phrase], score=1.0)
+            inner = self.match(rest, previous.id if previous else None)
+            if inner.status != "fallback":
+                return replace(inner, normalised=n)
+            return None
+        ranked = self.rank(n.text, kind="intent")
+        if ranked and ranked[0].score >= self.thresholds.intent:
+            best = ranked[0]
+            faq = self.rank(n.text)
+            if not faq or faq[0].score < best.score:
+                return Decision("smalltalk", n, intent_id=best.doc.key, score=best.score)
+        return None
+
+    def _question(self, n: Normalised, text: str, phrased: str, previous: Entry | None) -> Decision:
+        asked = self.aspects.asked(phrased)
+        core = self.aspects.strip(text, asked) if asked else text
+        if not _MEANINGFUL.search(core):
+            return Decision("fallback", n, reason="only-aspect")
+        standalone = self._decide(n, self.rank(core))
+        decision = standalone
+        if previous is not None and self._is_follow_up(n, core, standalone, previous):
+            contextual = self._follow_up(n, core, previous)
+            if contextual.status != "fallback" and (
+                self._has_marker(n) or standalone.status != "answer" or contextual.score > standalone.score
+            ):
+                decision = contextual
+        return self._check_aspects(decision, asked)
+
+    def _decide(self, n: Normalised, ranked: list[Scored], follow_up: bool = False) -> Decision:
+        t = self.thresholds
+        candidates = tuple(Candidate(s.doc.key, round(s.score, 4)) for s in ranked[:5])
+        if not ranked or ranked[0].score < t.clarify:
+            nearby = tuple(s.doc.key for s in ranked[:3] if s.score >= t.nearby)
+            best = ranked[0].score if ranked else 0.0
+            return Decision("fallback", n, score=best, candidates=candidates, nearby=nearby,
+                            reason="unknown", follow_up=follow_up)
+        best = ranked[0]
+        # "Clearly ahead" is measured in log-odds: near certainty, probabilities bunch up below 1.
+        lead = best.logit - ranked[1].logit if len(ranked) > 1 else float("inf")
+        if best.score >= t.answer and lead >= t.margin:
+            return Decision("answer", n, entry_id=best.doc.key, score=best.score, candidates=candidates,
+                            follow_up=follow_up)
+        close = [s for s in ranked[:3] if s.score >= t.clarify and best.logit - s.logit < 2 * t.margin]
+        return Decision("clarify", n, entry_id=best.doc.key, score=best.score, candidates=candidates,
+                        choices=tuple(s.doc.key for s in close), follow_up=follow_up)
+
+    def _has_marker(self, n: Normalised) -> bool:
+        lang = self.kb.language
+        return n.phrased.startswith(lang.follow_up_prefixes) or n.phrased.endswith(lang.follow_up_suffixes)
+
+    def _is_follow_up(self, n: Normalised, core: str, standalone: Decision, previous: Entry) -> bool:
+        if self._has_marker(n):
+            return True
+        if len(core) > SHORT_MESSAGE or standalone.status == "answer":
+            return False
+        # A short message naming something the previous entry is not about starts a new topic.
+        own = {self.normalise.question(t) for t in previous.tags}
+        return Query.of(core, self.lexicon).terms <= own
+
+    def _follow_up(self, n: Normalised, core: str, previous: Entry) -> Decision:
+        """Read an elliptical message (那廊坊呢？) against the previous entry's topic."""
+        for prefix in sorted(self.kb.language.follow_up_prefixes, key=len, reverse=True):
+            if core.startswith(prefix) and len(core) > len(prefix):
+                core = core[len(prefix):]
+                break
+        # The previous question minus its own names, plus the new message: 和天津滨海新区…多少项 + 廊坊
+        # becomes 和…多少项 廊坊, so the new name steers and the question shape stays.
+        context = self.normalise.question(previous.canonical_question)
+        for term in sorted(self.kb.by_id[previous.id].tags, key=len, reverse=True):
+            context = context.replace(self.normalise.question(term), "")
+        ranked = self.rank(core + context, prior_topic=previous.topic, prior_ids=frozenset(previous.follow_ups))
+        q_terms = Query.of(core, self.lexicon).terms
+        # A name in the message must be in the answer's entry, however strong the context.
+        if q_terms:
+            ranked = [s for s in ranked if all(t in s.doc.terms or any(t in x for x in s.doc.questions)
+                                               for t in q_terms)] or ranked
+        return self._decide(n, ranked, follow_up=True)
+
+    def _check_aspects(self, decision: Decision, asked: list) -> Decision:
+        """An entry that does not state what was asked (a fee, an address...) must not answer as if it did."""
+        if not asked or decision.status not in ("answer", "clarify") or decision.entry_id is None:
+            return decision
+        entry = self.kb.by_id[decision.entry_id]
+        missing = [a for a, _w in asked if a.id not in entry.aspects]
+        if not missing:
+            return decision
+        return replace(decision, status="partial", missing_aspect=missing[0].id, choices=())

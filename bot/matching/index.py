@@ -1,0 +1,71 @@
+"""Recall: a BM25 inverted index over documents (one per entry or intent), built once per snapshot.
+
+Postings hold precomputed BM25 weights in numpy arrays, so a query costs one `bincount` over the
+postings of its own tokens: no scan over all questions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.matching.tokens import index_tokens
+
+K1 = 1.2
+B = 0.75
+
+
+class RecallIndex:
+    def __init__(self, documents: Sequence[Sequence[str]]):
+        """`documents[i]` is the list of normalised texts (questions, title, tags) of document i."""
+        self.size = len(documents)
+        counts: list[Counter[str]] = []
+        lengths = np.zeros(self.size, dtype=np.float32)
+        df: Counter[str] = Counter()
+        self.token_weight: dict[str, float] = {}
+        for i, texts in enumerate(documents):
+            c: Counter[str] = Counter()
+            for text in texts:
+                for tok, weight in index_tokens(text):
+                    c[tok] += 1
+                    self.token_weight[tok] = weight
+            counts.append(c)
+            lengths[i] = sum(c.values())
+            df.update(c.keys())
+        avg = float(lengths.mean()) if self.size else 1.0
+        self.idf = {t: math.log(1 + (self.size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        self.max_idf = math.log(1 + (self.size + 0.5) / 0.5)
+        ids: dict[str, list[int]] = {}
+        weights: dict[str, list[float]] = {}
+        for i, c in enumerate(counts):
+            norm = K1 * (1 - B + B * lengths[i] / avg)
+            for tok, tf in c.items():
+                ids.setdefault(tok, []).append(i)
+                weights.setdefault(tok, []).append(self.idf[tok] * tf * (K1 + 1) / (tf + norm))
+        self.postings = {
+            t: (np.asarray(ids[t], dtype=np.int32), np.asarray(weights[t], dtype=np.float32)) for t in ids
+        }
+        self.doc_tokens = [frozenset(c) for c in counts]
+
+    def search(self, text: str, limit: int) -> list[tuple[int, float]]:
+        """Top `limit` documents for a normalised text, best first, with their BM25 scores."""
+        arrays = []
+        for tok, weight in set(index_tokens(text)):
+            posting = self.postings.get(tok)
+            if posting is not None:
+                arrays.append((posting[0], posting[1] * weight))
+        if not arrays:
+            return []
+        doc_ids = np.concatenate([a[0] for a in arrays])
+        scores = np.bincount(doc_ids, weights=np.concatenate([a[1] for a in arrays]), minlength=self.size)
+        hits = np.flatnonzero(scores)
+        if len(hits) > limit:
+            hits = hits[np.argpartition(-scores[hits], limit)[:limit]]
+        order = hits[np.argsort(-scores[hits], kind="stable")]
+        return [(int(i), float(scores[i])) for i in order]
+
+    def token_idf(self, token: str) -> float:
+        return self.idf.get(token, self.max_idf)

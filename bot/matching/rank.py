@@ -1,0 +1,121 @@
+"""Rerank: several similarity features per candidate, combined into one score in [0, 1]."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from bot.matching.index import RecallIndex
+from bot.matching.tokens import bigrams, pinyin, words
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What the ranker needs of an entry or an intent, precomputed once per snapshot."""
+
+    key: str
+    kind: str  # "faq" or "intent"
+    topic: str
+    questions: tuple[str, ...]  # normalised
+    question_words: tuple[str, ...]  # jieba words joined by spaces
+    question_pinyin: tuple[str, ...]
+    terms: frozenset[str]  # normalised key terms (tags, names)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    words: str
+    pinyin: str
+    bigrams: tuple[str, ...]
+    terms: frozenset[str]  # key terms of the knowledge base found in the text
+
+    @classmethod
+    def of(cls, text: str, lexicon: frozenset[str]) -> Query:
+        found = {t for t in lexicon if t in text}
+        # A term inside a longer found term is the same mention (森林公园 in 城市绿心森林公园).
+        found = {t for t in found if not any(t != o and t in o for o in found)}
+        return cls(text, " ".join(words(text)), pinyin(text), tuple(bigrams(text)), frozenset(found))
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    char: float
+    partial: float
+    tokens: float
+    pinyin: float
+    coverage: float
+    key_terms: float
+    bm25: float
+
+    @property
+    def similarity(self) -> float:
+        return max(self.char, self.tokens, 0.95 * self.pinyin, self.partial)
+
+
+# Weights of the logistic combination. The intercept puts a candidate that shares little with the
+# message well below 0.5; coverage (how much of the message the entry explains) weighs most because
+# an entry that explains only part of a message is how confident wrong answers happen.
+WEIGHTS = {"intercept": -7.5, "coverage": 5.5, "similarity": 4.0, "key_terms": 1.5, "bm25": 1.0}
+
+
+def features(q: Query, doc: Document, doc_index: int, index: RecallIndex, bm25: float, bm25_top: float) -> Features:
+    char = partial = tok = py = 0.0
+    for text, wtext, ptext in zip(doc.questions, doc.question_words, doc.question_pinyin, strict=True):
+        char = max(char, fuzz.ratio(q.text, text))
+        tok = max(tok, fuzz.token_set_ratio(q.words, wtext) if q.words else 0.0)
+        py = max(py, fuzz.ratio(q.pinyin, ptext))
+        if len(q.text) >= 4 and len(text) >= 4:
+            # A message contained in a longer question (or the reverse) is close, but not identical.
+            partial = max(partial, 0.9 * fuzz.partial_ratio(q.text, text))
+    return Features(
+        char=char / 100,
+        partial=partial / 100,
+        tokens=tok / 100,
+        pinyin=py / 100,
+        coverage=coverage(q, index, doc_index),
+        key_terms=key_term_agreement(q, doc),
+        bm25=bm25 / bm25_top if bm25_top > 0 else 0.0,
+    )
+
+
+def coverage(q: Query, index: RecallIndex, doc_index: int) -> float:
+    """Share of the message's bigrams (weighted by rarity) that the document contains, typos allowed."""
+    tokens = index.doc_tokens[doc_index]
+    total = got = 0.0
+    for b in q.bigrams:
+        weight = index.token_idf("b:" + b)
+        total += weight
+        if "b:" + b in tokens:
+            got += weight
+        elif "p:" + pinyin(b) in tokens:
+            got += 0.8 * weight
+    return got / total if total else 0.0
+
+
+def key_term_agreement(q: Query, doc: Document) -> float:
+    """1 when every name in the message belongs to the document, 0 when none does, 0.5 with no names."""
+    if not q.terms:
+        return 0.5
+    hits = sum(1 for t in q.terms if t in doc.terms or any(t in text for text in doc.questions))
+    return hits / len(q.terms)
+
+
+def combine(f: Features, prior: float = 0.0) -> float:
+    """Log-odds that the candidate is the entry the resident means; `sigmoid` turns it into [0, 1]."""
+    w = WEIGHTS
+    z = (
+        w["intercept"]
+        + w["coverage"] * f.coverage
+        + w["similarity"] * f.similarity
+        + w["key_terms"] * f.key_terms
+        + w["bm25"] * f.bm25
+        + prior
+    )
+    return z
+
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))

@@ -1,0 +1,94 @@
+"""Tokens for recall and features: character bigrams, jieba words, and the pinyin of both.
+
+Pinyin tokens are what make input-method typos match: 公组房 and 公租房 share `gong zu`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9.+]+")
+_IS_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+_lock = threading.Lock()
+_tokenizer = None
+_user_words: set[str] = set()
+
+
+def _jieba():
+    """One jieba tokenizer per process; its dictionary load is the slowest part of start-up."""
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            _tokenizer = jieba.Tokenizer()
+            _tokenizer.initialize()
+        return _tokenizer
+
+
+def add_user_words(words: Iterable[str]) -> None:
+    """Teach jieba the knowledge base's names (潞河中学附属学校, 沙古堆村...) so it keeps them whole."""
+    tok = _jieba()
+    with _lock:
+        for w in words:
+            if len(w) >= 2 and w not in _user_words:
+                tok.add_word(w, freq=200_000)
+                _user_words.add(w)
+        _cached_words.cache_clear()
+
+
+@lru_cache(maxsize=50_000)
+def _cached_words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in _jieba().lcut(text, HMM=False) if w.strip())
+
+
+def words(text: str) -> tuple[str, ...]:
+    return _cached_words(text) if text else ()
+
+
+@lru_cache(maxsize=20_000)
+def char_pinyin(char: str) -> str:
+    if not _IS_CJK.match(char):
+        return char
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(char, style=Style.NORMAL, errors="ignore")
+    return syllables[0] if syllables else char
+
+
+def pinyin(text: str) -> str:
+    """Toneless pinyin, one syllable per character, space separated."""
+    return " ".join(char_pinyin(c) for c in text if not c.isspace())
+
+
+def bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams inside CJK runs, unigrams for one-character runs, ASCII words whole."""
+    out: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        if not _IS_CJK.match(run):
+            out.append(run)
+        elif len(run) == 1:
+            out.append(run)
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def index_tokens(text: str) -> list[tuple[str, float]]:
+    """Weighted tokens of a normalised text: exact bigrams and words count fully, pinyin forms less."""
+    out: list[tuple[str, float]] = []
+    for b in bigrams(text):
+        out.append(("b:" + b, 1.0))
+        if _IS_CJK.match(b):
+            out.append(("p:" + pinyin(b), 0.5))
+    for w in words(text):
+        if len(w) >= 2 and _IS_CJK.match(w):
+            out.append(("w:" + w, 1.0))
+            out.append(("q:" + pinyin(w), 0.5))
+    return out

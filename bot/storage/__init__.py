@@ -1,0 +1,1 @@
+"""Durable records: interactions, feedback and conversation context, in SQLite or PostgreSQL."""
