@@ -1,0 +1,1 @@
+"""Measuring the matcher on labelled resident questions, beside simple baselines."""
