@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.matching.decision import Thresholds
 
-
 _DEFAULTS = Thresholds()
 
 

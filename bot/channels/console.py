@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from typing import TextIO
@@ -18,10 +19,8 @@ QUIT = {"/quit", "/exit", "quit", "exit", "退出"}
 def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     interactive = stdin.isatty()
     if interactive:
-        try:
+        with contextlib.suppress(ImportError):
             import readline  # noqa: F401  # arrow keys and history in the prompt
-        except ImportError:
-            pass
     conversation = f"console-{uuid.uuid4().hex[:12]}"
     print(WELCOME, file=stdout)
     while True:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bot.config import load_settings
@@ -32,12 +31,12 @@ def evaluate(matcher: Matcher, items: list[Labelled]) -> list[Outcome]:
     return outcomes
 
 
-def tune(matcher: Matcher, items: list[Labelled]) -> tuple[Thresholds, dict[str, object]]:
+def search_thresholds(matcher: Matcher, items: list[Labelled]) -> tuple[Thresholds, dict[str, object]]:
     """Thresholds that maximise right answers while keeping confident wrong answers rare."""
     best: tuple[float, Thresholds, dict[str, object]] | None = None
-    for answer, margin, clarify in itertools.product((0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8),
-                                                     (0.5, 0.75, 1.0, 1.25, 1.5),
-                                                     (0.25, 0.3, 0.35, 0.4, 0.45)):
+    for answer, margin, clarify in itertools.product((0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7),
+                                                     (0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
+                                                     (0.15, 0.2, 0.25, 0.3, 0.35, 0.4)):
         if clarify >= answer:
             continue
         matcher.thresholds = Thresholds(answer=answer, margin=margin, clarify=clarify)
@@ -50,14 +49,14 @@ def tune(matcher: Matcher, items: list[Labelled]) -> tuple[Thresholds, dict[str,
     return best[1], best[2]
 
 
-def run_eval(data: Path | None, *, as_json: bool = False, tune_thresholds: bool = False, tune: bool = False) -> int:
+def run_eval(data: Path | None, *, as_json: bool = False, tune: bool = False) -> int:
     settings = load_settings()
     kb = load_knowledge(settings.knowledge_dir, settings.intents_dir)
     items = load_labelled(data, set(kb.by_id))
     matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars)
     report: dict[str, object] = {"knowledge_version": kb.version, "thresholds": vars_of(matcher.thresholds)}
-    if tune or tune_thresholds:
-        found, figures = tune(matcher, items)
+    if tune:
+        found, figures = search_thresholds(matcher, items)
         report["tuned_thresholds"] = vars_of(found)
         report["tuned_figures"] = figures
         matcher.thresholds = settings.thresholds
@@ -106,11 +105,3 @@ def render(report: dict[str, object]) -> str:
                      f"follow-ups {report['tuned_figures']['follow_ups_right']:.3f}")
     return "\n".join(lines)
 
-
-def outcomes_for(matcher: Matcher, items: list[Labelled]) -> list[Outcome]:
-    return evaluate(matcher, items)
-
-
-def with_thresholds(matcher: Matcher, t: Thresholds) -> Matcher:
-    matcher.thresholds = replace(t)
-    return matcher

@@ -50,6 +50,7 @@ LANGUAGE_SPEC: Spec = {
     "particles": ("str_list", False, 4),
     "follow_up_prefixes": ("str_list", False, 6),
     "follow_up_suffixes": ("str_list", False, 4),
+    "light_chars": ("str", False, 200),
 }
 
 # Every reply template the dialogue uses, with the placeholders each may contain.

@@ -20,8 +20,8 @@ class Candidate:
 class Thresholds:
     """Defaults chosen on the labelled set with `resident-bot eval --tune`; override in config."""
 
-    answer: float = 0.6
-    margin: float = 1.0  # log-odds lead of the best entry over the next one
+    answer: float = 0.45
+    margin: float = 0.25  # log-odds lead of the best entry over the next one
     clarify: float = 0.35
     nearby: float = 0.2
     intent: float = 0.6

@@ -42,11 +42,13 @@ class Matcher:
         add_user_words(self.lexicon)
         self.docs: list[Document] = []
         texts: list[list[str]] = []
+        answers: list[str] = []
         for e in kb.entries:
             qs = tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions))
             tags = [self.normalise.question(t) for t in e.tags]
             self.docs.append(self._document(e.id, "faq", e.topic, qs, frozenset(tags)))
             texts.append([*qs, self.normalise.question(e.title), *tags])
+            answers.append(self.normalise.question(e.answer))
         self.intent_phrases: dict[str, str] = {}
         for intent in kb.intents:
             qs = tuple(dict.fromkeys(p for p in map(self.normalise.question, intent.phrases) if p))
@@ -54,7 +56,8 @@ class Matcher:
                 self.intent_phrases.setdefault(p, intent.id)
             self.docs.append(self._document(intent.id, "intent", "", qs, frozenset()))
             texts.append(list(qs))
-        self.index = RecallIndex(texts)
+            answers.append("")
+        self.index = RecallIndex(texts, answers)
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
 
     @staticmethod
@@ -82,13 +85,15 @@ class Matcher:
         return self._question(n, n.text, n.phrased, previous)
 
     def rank(self, text: str, kind: str = "faq", prior_topic: str | None = None,
-             prior_ids: frozenset[str] = frozenset()) -> list[Scored]:
-        """Candidates for a normalised text, best first, with calibrated scores."""
+             prior_ids: frozenset[str] = frozenset(), said: str | None = None) -> list[Scored]:
+        """Candidates for a normalised text, best first, with calibrated scores. `said` is what the
+        resident actually wrote when `text` was widened with context: coverage and names come from it."""
         hits = [(i, s) for i, s in self.index.search(text, RECALL_LIMIT * 2) if self.docs[i].kind == kind]
         hits = hits[:RECALL_LIMIT]
         if not hits:
             return []
         q = Query.of(text, self.lexicon)
+        focus = Query.of(said, self.lexicon) if said else None
         top = hits[0][1]
         out = []
         for i, bm25 in hits:
@@ -98,7 +103,8 @@ class Matcher:
                 prior += 1.0
             if doc.key in prior_ids:
                 prior += 0.5
-            out.append(Scored(doc, combine(features(q, doc, i, self.index, bm25, top), prior)))
+            f = features(q, doc, i, self.index, bm25, top, focus)
+            out.append(Scored(doc, combine(f, prior)))
         out.sort(key=lambda s: s.logit, reverse=True)
         return out
 
@@ -109,12 +115,11 @@ class Matcher:
         phrase = next((p for p in self._phrase_order if p in n.text), None)
         if phrase is not None:
             rest = n.text.replace(phrase, "", 1)
-            if len(_MEANINGFUL.findall(rest)) < 2:
+            light = set(self.kb.language.light_chars)
+            if all(c in light for c in _MEANINGFUL.findall(rest)):  # 太谢谢你了, 好的拜拜
                 return Decision("smalltalk", n, intent_id=self.intent_phrases[phrase], score=1.0)
             inner = self.match(rest, previous.id if previous else None)
-            if inner.status != "fallback":
-                return replace(inner, normalised=n)
-            return None
+            return replace(inner, normalised=n) if inner.status != "fallback" else None
         ranked = self.rank(n.text, kind="intent")
         if ranked and ranked[0].score >= self.thresholds.intent:
             best = ranked[0]
@@ -175,18 +180,27 @@ class Matcher:
             if core.startswith(prefix) and len(core) > len(prefix):
                 core = core[len(prefix):]
                 break
-        # The previous question minus its own names, plus the new message: 和天津滨海新区…多少项 + 廊坊
-        # becomes 和…多少项 廊坊, so the new name steers and the question shape stays.
-        context = self.normalise.question(previous.canonical_question)
-        for term in sorted(self.kb.by_id[previous.id].tags, key=len, reverse=True):
-            context = context.replace(self.normalise.question(term), "")
-        ranked = self.rank(core + context, prior_topic=previous.topic, prior_ids=frozenset(previous.follow_ups))
+        context = "".join(self._topic_terms(previous))
+        ranked = self.rank(core + context, prior_topic=previous.topic, prior_ids=frozenset(previous.follow_ups),
+                           said=core)
         q_terms = Query.of(core, self.lexicon).terms
         # A name in the message must be in the answer's entry, however strong the context.
         if q_terms:
             ranked = [s for s in ranked if all(t in s.doc.terms or any(t in x for x in s.doc.questions)
                                                for t in q_terms)] or ranked
         return self._decide(n, ranked, follow_up=True)
+
+    def _topic_terms(self, previous: Entry) -> list[str]:
+        """The previous entry's names that its topic shares (厂通路, 跨省通办), not its own details
+        (开工, 滨海新区): a follow-up keeps the subject and changes the detail."""
+        others = [e for e in self.kb.entries_in(previous.topic) if e.id != previous.id]
+        shared = []
+        for tag in previous.tags:
+            term = self.normalise.question(tag)
+            if any(term in self.normalise.question(t) or term in q
+                   for e in others for t in e.tags for q in (e.canonical_question,)):
+                shared.append(term)
+        return shared
 
     def _check_aspects(self, decision: Decision, asked: list) -> Decision:
         """An entry that does not state what was asked (a fee, an address...) must not answer as if it did."""

@@ -16,12 +16,16 @@ from bot.matching.tokens import index_tokens
 
 K1 = 1.2
 B = 0.75
+ANSWER_TF = 0.3  # a token found only in an entry's answer counts for this much of one in a question
 
 
 class RecallIndex:
-    def __init__(self, documents: Sequence[Sequence[str]]):
-        """`documents[i]` is the list of normalised texts (questions, title, tags) of document i."""
+    def __init__(self, documents: Sequence[Sequence[str]], background: Sequence[str] | None = None):
+        """`documents[i]` is the list of normalised texts (questions, title, tags) of document i;
+        `background[i]`, if given, is text that supports it more weakly (its answer)."""
         self.size = len(documents)
+        self.doc_tokens: list[frozenset[str]] = []
+        self.background_tokens: list[frozenset[str]] = []
         counts: list[Counter[str]] = []
         lengths = np.zeros(self.size, dtype=np.float32)
         df: Counter[str] = Counter()
@@ -32,7 +36,13 @@ class RecallIndex:
                 for tok, weight in index_tokens(text):
                     c[tok] += 1
                     self.token_weight[tok] = weight
+            own = frozenset(c)
+            if background is not None:
+                for tok, _weight in index_tokens(background[i]):
+                    c[tok] += ANSWER_TF
             counts.append(c)
+            self.doc_tokens.append(own)
+            self.background_tokens.append(frozenset(c) - own)
             lengths[i] = sum(c.values())
             df.update(c.keys())
         avg = float(lengths.mean()) if self.size else 1.0
@@ -48,7 +58,6 @@ class RecallIndex:
         self.postings = {
             t: (np.asarray(ids[t], dtype=np.int32), np.asarray(weights[t], dtype=np.float32)) for t in ids
         }
-        self.doc_tokens = [frozenset(c) for c in counts]
 
     def search(self, text: str, limit: int) -> list[tuple[int, float]]:
         """Top `limit` documents for a normalised text, best first, with their BM25 scores."""

@@ -61,7 +61,10 @@ class Features:
 WEIGHTS = {"intercept": -7.5, "coverage": 5.5, "similarity": 4.0, "key_terms": 1.5, "bm25": 1.0}
 
 
-def features(q: Query, doc: Document, doc_index: int, index: RecallIndex, bm25: float, bm25_top: float) -> Features:
+def features(q: Query, doc: Document, doc_index: int, index: RecallIndex, bm25: float, bm25_top: float,
+             focus: Query | None = None) -> Features:
+    """Features of one candidate; `focus` (what the resident wrote, before context was added) decides
+    coverage and name agreement when given."""
     char = partial = tok = py = 0.0
     for text, wtext, ptext in zip(doc.questions, doc.question_words, doc.question_pinyin, strict=True):
         char = max(char, fuzz.ratio(q.text, text))
@@ -75,15 +78,25 @@ def features(q: Query, doc: Document, doc_index: int, index: RecallIndex, bm25: 
         partial=partial / 100,
         tokens=tok / 100,
         pinyin=py / 100,
-        coverage=coverage(q, index, doc_index),
-        key_terms=key_term_agreement(q, doc),
+        coverage=coverage(focus or q, index, doc_index),
+        key_terms=key_term_agreement(focus or q, doc),
         bm25=bm25 / bm25_top if bm25_top > 0 else 0.0,
     )
 
 
+# A message needs about this much rarity (in idf units) before full coverage means anything: one
+# common bigram such as 好的 fully "covered" by some question says nothing about what was asked.
+COVERAGE_MASS = 9.0
+# A word the message shares only with an entry's answer (招工难, 运河两岸) supports it, but less than one
+# in its questions: answers are long and share words with many messages.
+ANSWER_CREDIT = 0.5
+
+
 def coverage(q: Query, index: RecallIndex, doc_index: int) -> float:
-    """Share of the message's bigrams (weighted by rarity) that the document contains, typos allowed."""
+    """Share of the message's bigrams (weighted by rarity) that the document contains, typos allowed,
+    scaled down for messages too short to tell entries apart."""
     tokens = index.doc_tokens[doc_index]
+    background = index.background_tokens[doc_index]
     total = got = 0.0
     for b in q.bigrams:
         weight = index.token_idf("b:" + b)
@@ -92,7 +105,9 @@ def coverage(q: Query, index: RecallIndex, doc_index: int) -> float:
             got += weight
         elif "p:" + pinyin(b) in tokens:
             got += 0.8 * weight
-    return got / total if total else 0.0
+        elif "b:" + b in background:
+            got += ANSWER_CREDIT * weight
+    return got / max(total, COVERAGE_MASS) if total else 0.0
 
 
 def key_term_agreement(q: Query, doc: Document) -> float:

@@ -71,9 +71,7 @@ def bigrams(text: str) -> list[str]:
     """Overlapping character bigrams inside CJK runs, unigrams for one-character runs, ASCII words whole."""
     out: list[str] = []
     for run in _CJK_RUN.findall(text):
-        if not _IS_CJK.match(run):
-            out.append(run)
-        elif len(run) == 1:
+        if not _IS_CJK.match(run) or len(run) == 1:
             out.append(run)
         else:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
