@@ -1,0 +1,1 @@
+"""Figures for administrators, from the stored interactions and feedback."""
