@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.dialogue.context import MemoryContextStore
 from bot.dialogue.engine import Dialogue
 from bot.dialogue.records import NullRecorder
 from bot.live import LiveKnowledge
-from bot.storage import schema
-from bot.storage.buffer import BufferedRecorder
-from bot.storage.repository import Repository, make_engine
+
+if TYPE_CHECKING:
+    from bot.storage.buffer import BufferedRecorder
+    from bot.storage.repository import Repository
 
 
 @dataclass
@@ -23,7 +25,7 @@ class App:
     recorder: BufferedRecorder | NullRecorder
 
     def close(self) -> None:
-        if isinstance(self.recorder, BufferedRecorder):
+        if not isinstance(self.recorder, NullRecorder):
             self.recorder.flush()
         if self.repository is not None:
             self.repository.engine.dispose()
@@ -32,6 +34,10 @@ class App:
 def open_repository(settings: Settings, upgrade_sqlite: bool = True) -> Repository:
     """The database, schema checked. A local SQLite file is brought up to date by itself so that the
     Quick start needs no extra step; a shared PostgreSQL is only changed by `resident-bot db upgrade`."""
+    # Imported here: SQLAlchemy and Alembic cost a third of a second that `ask` does not need.
+    from bot.storage import schema
+    from bot.storage.repository import Repository, make_engine
+
     engine = make_engine(settings.effective_database_url)
     if upgrade_sqlite and engine.url.get_backend_name() == "sqlite":
         schema.upgrade(engine)
@@ -43,6 +49,8 @@ def build_app(settings: Settings, *, storage: bool = True) -> App:
     live = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds,
                          settings.max_message_chars)
     if storage:
+        from bot.storage.buffer import BufferedRecorder
+
         repository = open_repository(settings)
         recorder: BufferedRecorder | NullRecorder = BufferedRecorder(repository)
         contexts = repository

@@ -10,10 +10,10 @@ from bot.matching.aspects import AspectDetector
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
-from bot.matching.rank import Document, Query, combine, features, sigmoid
+from bot.matching.rank import Document, Query, combine, features, sigmoid, similarities
 from bot.matching.tokens import add_user_words, pinyin, words
 
-RECALL_LIMIT = 30
+RECALL_LIMIT = 20
 SHORT_MESSAGE = 6  # characters; a short message after an answer is read as a follow-up first
 _MEANINGFUL = re.compile(r"[\u3400-\u9fffa-z0-9]")
 
@@ -92,18 +92,20 @@ class Matcher:
         hits = hits[:RECALL_LIMIT]
         if not hits:
             return []
-        q = Query.of(text, self.lexicon)
-        focus = Query.of(said, self.lexicon) if said else None
+        q = Query.of(text, self.lexicon, self.index)
+        focus = Query.of(said, self.lexicon, self.index) if said else None
         top = hits[0][1]
+        docs = [self.docs[i] for i, _ in hits]
+        sims = similarities(q, docs)
         out = []
-        for i, bm25 in hits:
-            doc = self.docs[i]
+        for row, (i, bm25) in enumerate(hits):
+            doc = docs[row]
             prior = 0.0
             if prior_topic and doc.topic == prior_topic:
                 prior += 1.0
             if doc.key in prior_ids:
                 prior += 0.5
-            f = features(q, doc, i, self.index, bm25, top, focus)
+            f = features(q, doc, i, self.index, bm25, top, sims[row], focus)
             out.append(Scored(doc, combine(f, prior)))
         out.sort(key=lambda s: s.logit, reverse=True)
         return out
@@ -120,7 +122,8 @@ class Matcher:
                 return Decision("smalltalk", n, intent_id=self.intent_phrases[phrase], score=1.0)
             inner = self.match(rest, previous.id if previous else None)
             return replace(inner, normalised=n) if inner.status != "fallback" else None
-        ranked = self.rank(n.text, kind="intent")
+        # Small talk is short; a long message without an intent phrase is a question.
+        ranked = self.rank(n.text, kind="intent") if len(n.text) <= SHORT_MESSAGE * 2 else []
         if ranked and ranked[0].score >= self.thresholds.intent:
             best = ranked[0]
             faq = self.rank(n.text)

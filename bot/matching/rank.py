@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from bot.matching.index import RecallIndex
 from bot.matching.tokens import bigrams, pinyin, words
@@ -29,15 +30,17 @@ class Query:
     text: str
     words: str
     pinyin: str
-    bigrams: tuple[str, ...]
+    bigrams: tuple[tuple[str, str, float], ...]  # (bigram token, pinyin token, rarity) once per query
     terms: frozenset[str]  # key terms of the knowledge base found in the text
 
     @classmethod
-    def of(cls, text: str, lexicon: frozenset[str]) -> Query:
+    def of(cls, text: str, lexicon: frozenset[str], index: RecallIndex | None = None) -> Query:
         found = {t for t in lexicon if t in text}
         # A term inside a longer found term is the same mention (森林公园 in 城市绿心森林公园).
         found = {t for t in found if not any(t != o and t in o for o in found)}
-        return cls(text, " ".join(words(text)), pinyin(text), tuple(bigrams(text)), frozenset(found))
+        grams = tuple(("b:" + b, "p:" + pinyin(b), index.token_idf("b:" + b) if index else 1.0)
+                      for b in bigrams(text))
+        return cls(text, " ".join(words(text)), pinyin(text), grams, frozenset(found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,23 +64,39 @@ class Features:
 WEIGHTS = {"intercept": -7.5, "coverage": 5.5, "similarity": 4.0, "key_terms": 1.5, "bm25": 1.0}
 
 
+def similarities(q: Query, docs: list[Document]) -> np.ndarray:
+    """Best character, word, pinyin and partial similarity of `q` to each document's questions.
+
+    One rapidfuzz `cdist` per measure over all candidate questions at once (C++ loops), then the
+    maximum per document."""
+    owners = np.fromiter((i for i, d in enumerate(docs) for _ in d.questions), dtype=np.intp)
+    texts = [t for d in docs for t in d.questions]
+    char = process.cdist([q.text], texts, scorer=fuzz.ratio)[0]
+    tok = (process.cdist([q.words], [w for d in docs for w in d.question_words], scorer=fuzz.token_set_ratio)[0]
+           if q.words else np.zeros(len(texts)))
+    py = process.cdist([q.pinyin], [p for d in docs for p in d.question_pinyin], scorer=fuzz.ratio)[0]
+    if len(q.text) >= 4:
+        # A message contained in a longer question (or the reverse) is close, but not identical.
+        partial = 0.9 * process.cdist([q.text], texts, scorer=fuzz.partial_ratio)[0]
+        partial[[len(t) < 4 for t in texts]] = 0.0
+    else:
+        partial = np.zeros(len(texts))
+    out = np.zeros((len(docs), 4))
+    for col, values in enumerate((char, tok, py, partial)):
+        np.maximum.at(out[:, col], owners, values / 100)
+    return out
+
+
 def features(q: Query, doc: Document, doc_index: int, index: RecallIndex, bm25: float, bm25_top: float,
-             focus: Query | None = None) -> Features:
+             sims: np.ndarray, focus: Query | None = None) -> Features:
     """Features of one candidate; `focus` (what the resident wrote, before context was added) decides
     coverage and name agreement when given."""
-    char = partial = tok = py = 0.0
-    for text, wtext, ptext in zip(doc.questions, doc.question_words, doc.question_pinyin, strict=True):
-        char = max(char, fuzz.ratio(q.text, text))
-        tok = max(tok, fuzz.token_set_ratio(q.words, wtext) if q.words else 0.0)
-        py = max(py, fuzz.ratio(q.pinyin, ptext))
-        if len(q.text) >= 4 and len(text) >= 4:
-            # A message contained in a longer question (or the reverse) is close, but not identical.
-            partial = max(partial, 0.9 * fuzz.partial_ratio(q.text, text))
+    char, tok, py, partial = sims
     return Features(
-        char=char / 100,
-        partial=partial / 100,
-        tokens=tok / 100,
-        pinyin=py / 100,
+        char=float(char),
+        partial=float(partial),
+        tokens=float(tok),
+        pinyin=float(py),
         coverage=coverage(focus or q, index, doc_index),
         key_terms=key_term_agreement(focus or q, doc),
         bm25=bm25 / bm25_top if bm25_top > 0 else 0.0,
@@ -98,14 +117,13 @@ def coverage(q: Query, index: RecallIndex, doc_index: int) -> float:
     tokens = index.doc_tokens[doc_index]
     background = index.background_tokens[doc_index]
     total = got = 0.0
-    for b in q.bigrams:
-        weight = index.token_idf("b:" + b)
+    for tok, ptok, weight in q.bigrams:
         total += weight
-        if "b:" + b in tokens:
+        if tok in tokens:
             got += weight
-        elif "p:" + pinyin(b) in tokens:
+        elif ptok in tokens:
             got += 0.8 * weight
-        elif "b:" + b in background:
+        elif tok in background:
             got += ANSWER_CREDIT * weight
     return got / max(total, COVERAGE_MASS) if total else 0.0
 
