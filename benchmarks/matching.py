@@ -24,10 +24,10 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.evaluation.labelled import load_labelled  # noqa: E402
-from bot.knowledge.loader import load_knowledge  # noqa: E402
-from bot.knowledge.schema import KnowledgeBase  # noqa: E402
-from bot.matching.engine import Matcher  # noqa: E402
+from bot.evaluation.labelled import load_labelled
+from bot.knowledge.loader import load_knowledge
+from bot.knowledge.schema import KnowledgeBase
+from bot.matching.engine import Matcher
 
 
 def synthetic(kb: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase:

@@ -17,3 +17,62 @@ def bundled_kb():
 @pytest.fixture(scope="session")
 def matcher(bundled_kb):
     return Matcher(bundled_kb)
+
+
+# -- conversation replay files become test items: one per conversation, named after it -------------
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix == ".yaml" and file_path.parent.name == "conversations":
+        return ReplayFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ReplayFile(pytest.File):
+    def collect(self):
+        from bot.replay.format import load_replay_file
+
+        conversations, problems = load_replay_file(self.path)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            yield ReplayProblems.from_parent(self, name="(malformed file)", problems=errors)
+        for conv in conversations:
+            yield ReplayItem.from_parent(self, name=conv.name, conversation=conv)
+
+
+class ReplayProblems(pytest.Item):
+    def __init__(self, *, problems, **kwargs):
+        super().__init__(**kwargs)
+        self.problems = problems
+
+    def runtest(self):
+        raise ReplayFailed("\n".join(map(str, self.problems)))
+
+    def repr_failure(self, excinfo):
+        return str(excinfo.value)
+
+
+class ReplayItem(pytest.Item):
+    def __init__(self, *, conversation, **kwargs):
+        super().__init__(**kwargs)
+        self.conversation = conversation
+
+    def runtest(self):
+        from bot.replay.runner import run_conversation
+        from tests.auxil.dialogue import shared_live
+
+        result = run_conversation(shared_live(), self.conversation)
+        if not result.passed:
+            raise ReplayFailed(result.explain())
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ReplayFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, self.conversation.line, f"conversation: {self.conversation.name}"
+
+
+class ReplayFailed(Exception):
+    pass

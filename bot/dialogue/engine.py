@@ -54,24 +54,25 @@ class Dialogue:
         builder = ReplyBuilder(snapshot.kb, self.today())
         chosen = self._choice(snapshot, ctx, message)
         if chosen is not None:
-            decision, record_text = chosen
+            decision, asked = chosen
         else:
-            decision, record_text = snapshot.matcher.match(message, ctx.last_entry_id), message
+            decision, asked = snapshot.matcher.match(message, ctx.last_entry_id), message
         if decision.status == "clarify" and chosen is not None and not decision.choices:
             reply = builder.choice_invalid(len(ctx.choices))
         else:
             reply = builder.build(decision)
-        script = decision.normalised.script if chosen is None else ctx.script
+        evident = chosen is None and decision.normalised.script_evident
+        script = decision.normalised.script if evident or ctx.turns == 0 else ctx.script
         interaction_id = uuid.uuid4().hex
         reply = replace(in_script(reply, script), interaction_id=interaction_id)
-        self._save_context(conversation_id, ctx, decision, reply, record_text, chosen is not None)
+        self._save_context(conversation_id, ctx, decision, reply, asked, chosen is not None)
         self._record(InteractionRecord(
             id=interaction_id,
             conversation_id=conversation_id,
             created_at=dt.datetime.now(dt.UTC),
             channel=channel,
             user_hash=hash_user_id(user, self.salt),
-            text=record_text[:2000],
+            text=message[:2000],
             normalised=decision.normalised.text[:500],
             status=reply.status,
             entry_id=reply.entry_id,
@@ -81,6 +82,7 @@ class Dialogue:
             kb_version=snapshot.version,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             reason=decision.reason,
+            asked=asked[:2000] if chosen is not None else None,
         ))
         return reply
 
@@ -154,7 +156,7 @@ class Dialogue:
             pending_question=pending,
             rateable_interaction_id=reply.interaction_id if reply.rateable else ctx.rateable_interaction_id,
             rateable_entry_id=reply.entry_id if reply.rateable else ctx.rateable_entry_id,
-            script=ctx.script if was_choice else reply.script,
+            script=reply.script,
             updated_at=self.clock(),
             turns=ctx.turns + 1,
         )

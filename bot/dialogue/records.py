@@ -26,6 +26,7 @@ class InteractionRecord:
     kb_version: str
     latency_ms: float
     reason: str = ""
+    asked: str | None = None  # for a clarification choice ("2", "都不是"): the question it answers
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,11 @@ class Collector:
                 return None
             items = [self.text(item, limit, f"an item of {name}") for item in v]
             return tuple(i for i in items if i is not None) if None not in items else None
+        if kind == "list":
+            if not isinstance(v, list):
+                self.error(node, f"{name} must be a list (lines starting with `- `), found {describe(v)}")
+                return None
+            return node
         if kind == "mapping":
             if not isinstance(v, dict):
                 self.error(node, f"{name} must be a block of `key: value` lines, found {describe(v)}")

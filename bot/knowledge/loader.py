@@ -50,6 +50,7 @@ LANGUAGE_SPEC: Spec = {
     "particles": ("str_list", False, 4),
     "follow_up_prefixes": ("str_list", False, 6),
     "follow_up_suffixes": ("str_list", False, 4),
+    "follow_up_pronouns": ("str_list", False, 8),
     "light_chars": ("str", False, 200),
 }
 

@@ -94,6 +94,7 @@ class Language:
     particles: tuple[str, ...] = ()
     follow_up_prefixes: tuple[str, ...] = ()
     follow_up_suffixes: tuple[str, ...] = ()
+    follow_up_pronouns: tuple[str, ...] = ()
     light_chars: str = ""  # what may surround a greeting or thanks without making it a question
 
 

@@ -140,8 +140,10 @@ class Matcher:
         decision = standalone
         if previous is not None and self._is_follow_up(n, core, standalone, previous):
             contextual = self._follow_up(n, core, previous)
+            # A short message such as 一共贷了多少 may look like some other entry's question on its own;
+            # read in context it usually means the topic at hand, so context wins unless it is weaker.
             if contextual.status != "fallback" and (
-                self._has_marker(n) or standalone.status != "answer" or contextual.score > standalone.score
+                self._has_marker(n) or standalone.status != "answer" or contextual.score >= standalone.score
             ):
                 decision = contextual
         return self._check_aspects(decision, asked)
@@ -166,12 +168,13 @@ class Matcher:
 
     def _has_marker(self, n: Normalised) -> bool:
         lang = self.kb.language
-        return n.phrased.startswith(lang.follow_up_prefixes) or n.phrased.endswith(lang.follow_up_suffixes)
+        return (n.phrased.startswith(lang.follow_up_prefixes) or n.phrased.endswith(lang.follow_up_suffixes)
+                or any(p in n.phrased for p in lang.follow_up_pronouns))
 
     def _is_follow_up(self, n: Normalised, core: str, standalone: Decision, previous: Entry) -> bool:
         if self._has_marker(n):
             return True
-        if len(core) > SHORT_MESSAGE or standalone.status == "answer":
+        if len(core) > SHORT_MESSAGE:
             return False
         # A short message naming something the previous entry is not about starts a new topic.
         own = {self.normalise.question(t) for t in previous.tags}

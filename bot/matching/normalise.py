@@ -39,12 +39,17 @@ def to_traditional(text: str) -> str:
     return _converter("s2t").convert(text)
 
 
-def detect_script(text: str) -> Script:
-    """Traditional when more characters change under t2s than under s2t."""
+def script_marks(text: str) -> tuple[int, int]:
+    """(characters only traditional, characters only simplified): 那廊坊呢 has neither."""
     simp = to_simplified(text)
     trad = to_traditional(text)
-    trad_marks = sum(a != b for a, b in zip(text, simp, strict=False))
-    simp_marks = sum(a != b for a, b in zip(text, trad, strict=False))
+    return (sum(a != b for a, b in zip(text, simp, strict=False)),
+            sum(a != b for a, b in zip(text, trad, strict=False)))
+
+
+def detect_script(text: str) -> Script:
+    """Traditional when more characters change under t2s than under s2t."""
+    trad_marks, simp_marks = script_marks(text)
     return "traditional" if trad_marks > simp_marks else "simplified"
 
 
@@ -71,6 +76,7 @@ class Normalised:
     phrased: str  # synonyms applied, fillers and particles kept: for aspects and ellipsis
     script: Script
     truncated: bool
+    script_evident: bool = True  # False when no character tells the scripts apart
 
 
 class Normaliser:
@@ -113,9 +119,10 @@ class Normaliser:
     def __call__(self, message: str) -> Normalised:
         message = valid_text(message)
         truncated = len(message) > self.max_chars
-        script = detect_script(message[: self.max_chars])
+        trad, simp = script_marks(message[: self.max_chars])
+        script: Script = "traditional" if trad > simp else "simplified"
         phrased = self.apply_synonyms(self.basic(message))
-        return Normalised(message, self.strip_fillers(phrased), phrased, script, truncated)
+        return Normalised(message, self.strip_fillers(phrased), phrased, script, truncated, bool(trad or simp))
 
     def question(self, text: str) -> str:
         """Normalise a knowledge base question exactly as a message is normalised."""

@@ -40,7 +40,8 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
         if row.entry_id and row.status in ("answer", "partial"):
             entries[row.entry_id] += 1
         if row.status in ("fallback", "partial") and row.reason != "empty":
-            unanswered[row.normalised or row.text][row.text] += 1
+            question = row.asked or row.text  # 都不是 stands for the question it refused
+            unanswered[question if row.asked else (row.normalised or row.text)][question] += 1
     ratings: dict[str, Counter[str]] = defaultdict(Counter)
     for fb in repo.feedback(since):
         entry = fb.entry_id or answers.get(fb.interaction_id) or "?"

@@ -40,6 +40,7 @@ class Interaction(Base):
     kb_version: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(32), default="")
+    asked: Mapped[str | None] = mapped_column(Text)  # for a clarification choice: the question it answers
 
 
 class Feedback(Base):

@@ -54,7 +54,7 @@ def test_clarification_answered_by_number():
     chosen = r.choices[1].entry_id
     r2 = d.handle("c", "2")
     assert (r2.status, r2.entry_id) == ("answer", chosen)
-    assert rec.interactions[-1].text == "一键呼"  # recorded against the question that was asked
+    assert (rec.interactions[-1].text, rec.interactions[-1].asked) == ("2", "一键呼")
 
 
 def test_clarification_none_of_these_is_unanswered():
@@ -64,7 +64,7 @@ def test_clarification_none_of_these_is_unanswered():
     r2 = d.handle("c", "都不是")
     assert r2.status == "fallback" and "12345" in r2.text
     assert (rec.interactions[-1].status, rec.interactions[-1].reason) == ("fallback", "none-of-these")
-    assert rec.interactions[-1].text == "一键呼"
+    assert (rec.interactions[-1].text, rec.interactions[-1].asked) == ("都不是", "一键呼")
     r3 = make_dialogue().handle("x", "一键呼")
     assert len(r3.choices) == len(r.choices)
 

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("kb_version", sa.String(64), nullable=False),
         sa.Column("latency_ms", sa.Float, nullable=False),
         sa.Column("reason", sa.String(32), nullable=False, server_default=""),
+        sa.Column("asked", sa.Text),
     )
     op.create_index("ix_interactions_conversation_id", "interactions", ["conversation_id"])
     op.create_index("ix_interactions_created_at", "interactions", ["created_at"])
