@@ -24,6 +24,25 @@ class App:
     repository: Repository | None
     recorder: BufferedRecorder | NullRecorder
 
+    def dialogue_hash(self, user: str) -> str:
+        """A conversation id for an API user that does not reveal who they are."""
+        from bot.dialogue.records import hash_user_id
+
+        return (hash_user_id(user, self.settings.user_id_salt.get_secret_value()) or "")[:24]
+
+    def database_reachable(self) -> bool | None:
+        """None when there is no database; False when it does not answer."""
+        if self.repository is None:
+            return None
+        try:
+            from sqlalchemy import text
+
+            with self.repository.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
     def close(self) -> None:
         if not isinstance(self.recorder, NullRecorder):
             self.recorder.flush()

@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-storage", action="store_true", help="do not record the conversation")
     c.set_defaults(func=cmd_chat)
 
+    t = sub.add_parser("telegram", help="run the Telegram bot by long polling (one instance)")
+    t.set_defaults(func=cmd_telegram)
+    sv = sub.add_parser("serve", help="HTTP server: Telegram webhook, /api/v1/messages, /healthz")
+    sv.add_argument("--host", help="listen address (default: HOST or 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="listen port (default: PORT or 8080)")
+    sv.add_argument("--no-telegram", action="store_true", help="serve the HTTP API only, without a bot token")
+    sv.set_defaults(func=cmd_serve)
+
     a = sub.add_parser("ask", help="ask one question, or one per stdin line with --json")
     a.add_argument("question", nargs="?", help="the question; omit to read stdin")
     a.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -133,6 +141,39 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return run_console(app.dialogue)
     finally:
         app.close()
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    from telegram import Update
+
+    from bot.channels.telegram import MissingToken, build_application
+
+    app = _app(storage=True)
+    try:
+        application = build_application(app)
+    except MissingToken as exc:
+        raise SettingsError(str(exc)) from None
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        # run_polling stops cleanly on SIGINT and SIGTERM, finishing the updates in flight.
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    finally:
+        app.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.channels.web import create_web_app
+
+    app = _app(storage=True)
+    settings = app.settings
+    if not args.no_telegram and not settings.telegram_bot_token.get_secret_value():
+        raise SettingsError("TELEGRAM_BOT_TOKEN is not set: set it, or run `serve --no-telegram` for the API only")
+    web = create_web_app(app, telegram=not args.no_telegram)
+    uvicorn.run(web, host=args.host or settings.host, port=args.port or settings.port, log_level="warning")
+    return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

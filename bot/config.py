@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.matching.decision import Thresholds
 
@@ -35,6 +36,34 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(300, ge=20, le=100_000, description="Longer messages are cut for matching")
     context_ttl_seconds: int = Field(1800, ge=0, description="How long follow-up context lasts")
     retention_days: int = Field(180, ge=1, description="Default age for `db purge`")
+    telegram_bot_token: SecretStr = Field(SecretStr(""), description="Bot token from @BotFather")
+    telegram_api_base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL")
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = Field((), description="Telegram user ids of administrators")
+    webhook_url: str = Field("", description="Public HTTPS URL of /telegram/webhook; empty means no webhook")
+    webhook_secret: SecretStr = Field(SecretStr(""), description="Secret Telegram sends with every webhook call")
+    api_token: SecretStr = Field(SecretStr(""), description="Bearer token required by /api/v1 when set")
+    redis_url: str = Field("", description="Redis for rate limits shared by replicas; empty means in-process")
+    rate_limit_per_minute: int = Field(20, ge=1, description="Messages a resident may send per minute")
+    host: str = Field("127.0.0.1", description="Address `serve` listens on")
+    port: int = Field(8080, ge=1, le=65535, description="Port `serve` listens on")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger HTTP request bodies get 413")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            parts = [p.strip() for p in v.replace(";", ",").split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError("must be Telegram user ids (numbers) separated by commas, e.g. 12345,67890")
+            return tuple(int(p) for p in parts)
+        return v
+
+    @field_validator("telegram_api_base_url", "webhook_url")
+    @classmethod
+    def _check_http(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
 
     @field_validator("database_url")
     @classmethod

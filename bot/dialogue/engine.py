@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.dialogue.context import ContextStore, ConversationContext
 from bot.dialogue.records import FeedbackRecord, InteractionRecord, Recorder, hash_user_id
@@ -21,6 +21,15 @@ from bot.matching.normalise import Normalised, valid_text
 log = logging.getLogger(__name__)
 
 _CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.。、]?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    conversation_id: str
+    message: str
+    channel: str
+    user: str | int | None
+    started: float
 
 
 class Dialogue:
@@ -51,40 +60,28 @@ class Dialogue:
         message = valid_text(message)
         snapshot = self.live.snapshot  # one snapshot for the whole turn, even if a reload swaps it
         ctx = self._context(conversation_id)
-        builder = ReplyBuilder(snapshot.kb, self.today())
         chosen = self._choice(snapshot, ctx, message)
         if chosen is not None:
             decision, asked = chosen
         else:
-            decision, asked = snapshot.matcher.match(message, ctx.last_entry_id), message
-        if decision.status == "clarify" and chosen is not None and not decision.choices:
-            reply = builder.choice_invalid(len(ctx.choices))
-        else:
-            reply = builder.build(decision)
-        evident = chosen is None and decision.normalised.script_evident
-        script = decision.normalised.script if evident or ctx.turns == 0 else ctx.script
-        interaction_id = uuid.uuid4().hex
-        reply = replace(in_script(reply, script), interaction_id=interaction_id)
-        self._save_context(conversation_id, ctx, decision, reply, asked, chosen is not None)
-        self._record(InteractionRecord(
-            id=interaction_id,
-            conversation_id=conversation_id,
-            created_at=dt.datetime.now(dt.UTC),
-            channel=channel,
-            user_hash=hash_user_id(user, self.salt),
-            text=message[:2000],
-            normalised=decision.normalised.text[:500],
-            status=reply.status,
-            entry_id=reply.entry_id,
-            intent_id=reply.intent_id,
-            score=round(reply.score, 4),
-            candidates=[{"id": c.id, "score": c.score} for c in reply.candidates],
-            kb_version=snapshot.version,
-            latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            reason=decision.reason,
-            asked=asked[:2000] if chosen is not None else None,
-        ))
-        return reply
+            decision, asked = snapshot.matcher.match(message, ctx.last_entry_id), None
+        return self._respond(Turn(conversation_id, message, channel, user, started), snapshot, ctx, decision, asked)
+
+    def answer_entry(self, conversation_id: str, entry_id: str, *, reason: str = "chosen", channel: str = "console",
+                     user: str | int | None = None) -> Reply | None:
+        """Answer a named entry (a pressed button); None when the entry does not exist (a stale or forged
+        button), so that nothing is recorded or shown for it."""
+        started = time.perf_counter()
+        snapshot = self.live.snapshot
+        entry = snapshot.kb.by_id.get(entry_id)
+        if entry is None:
+            return None
+        ctx = self._context(conversation_id)
+        label = entry.canonical_question
+        n = Normalised(label, label, label, ctx.script, False, False)
+        decision = Decision("answer", n, entry_id=entry_id, score=1.0, reason=reason)
+        asked = ctx.pending_question if reason == "chosen" else None
+        return self._respond(Turn(conversation_id, label, channel, user, started), snapshot, ctx, decision, asked)
 
     def feedback(self, conversation_id: str, helpful: bool, interaction_id: str | None = None,
                  entry_id: str | None = None) -> Reply:
@@ -106,6 +103,39 @@ class Dialogue:
         return in_script(builder.feedback(helpful), ctx.script)
 
     # -- steps ----------------------------------------------------------------------------------
+
+    def _respond(self, turn: Turn, snapshot: Snapshot, ctx: ConversationContext, decision: Decision,
+                 asked: str | None) -> Reply:
+        """Build the reply in the resident's script, then keep the context and the record."""
+        builder = ReplyBuilder(snapshot.kb, self.today())
+        if decision.reason == "invalid-choice":
+            reply = builder.choice_invalid(len(ctx.choices))
+        else:
+            reply = builder.build(decision)
+        evident = asked is None and decision.normalised.script_evident
+        script = decision.normalised.script if evident or ctx.turns == 0 else ctx.script
+        interaction_id = uuid.uuid4().hex
+        reply = replace(in_script(reply, script), interaction_id=interaction_id)
+        self._save_context(turn.conversation_id, ctx, decision, reply, asked or turn.message)
+        self._record(InteractionRecord(
+            id=interaction_id,
+            conversation_id=turn.conversation_id,
+            created_at=dt.datetime.now(dt.UTC),
+            channel=turn.channel,
+            user_hash=hash_user_id(turn.user, self.salt),
+            text=turn.message[:2000],
+            normalised=decision.normalised.text[:500],
+            status=reply.status,
+            entry_id=reply.entry_id,
+            intent_id=reply.intent_id,
+            score=round(reply.score, 4),
+            candidates=[{"id": c.id, "score": c.score} for c in reply.candidates],
+            kb_version=snapshot.version,
+            latency_ms=round((time.perf_counter() - turn.started) * 1000, 3),
+            reason=decision.reason,
+            asked=asked[:2000] if asked else None,
+        ))
+        return reply
 
     def _context(self, conversation_id: str) -> ConversationContext:
         try:
@@ -140,7 +170,7 @@ class Dialogue:
         return Decision("answer", n, entry_id=entry_id, score=1.0, reason="chosen"), question
 
     def _save_context(self, conversation_id: str, ctx: ConversationContext, d: Decision, reply: Reply,
-                      text: str, was_choice: bool) -> None:
+                      text: str) -> None:
         if d.reason == "invalid-choice":  # ask again, same choices
             choices, pending = ctx.choices, ctx.pending_question
         elif reply.status == "clarify":

@@ -11,7 +11,8 @@ from typing import Any
 from bot.knowledge.problems import Problem
 from bot.knowledge.yaml_source import Located
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+# At most 60 characters, so that a Telegram button payload (64 bytes) can carry an id with its kind.
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
 
 # kind, required, max length (for text, per item for lists)
 Spec = dict[str, tuple[str, bool, int]]

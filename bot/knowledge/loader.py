@@ -74,6 +74,14 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
     "feedback_thanks": set(),
     "feedback_sorry": set(),
     "choice_invalid": {"n", "none_index"},
+    "examples_title": set(),
+    "topics_prompt": set(),
+    "topic_questions": {"topic"},
+    "stale_button": set(),
+    "rate_limited": set(),
+    "unknown_command": set(),
+    "helpful_button": set(),
+    "not_helpful_button": set(),
 }
 
 
