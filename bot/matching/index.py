@@ -16,7 +16,8 @@ from bot.matching.tokens import index_tokens
 
 K1 = 1.2
 B = 0.75
-ANSWER_TF = 0.3  # a token found only in an entry's answer counts for this much of one in a question
+ANSWER_TF = 0.3
+COMMON_SHARE = 0.05  # tokens in more than this share of documents are skipped at recall when others remain  # a token found only in an entry's answer counts for this much of one in a question
 
 
 class RecallIndex:
@@ -61,13 +62,16 @@ class RecallIndex:
 
     def search(self, text: str, limit: int) -> list[tuple[int, float]]:
         """Top `limit` documents for a normalised text, best first, with their BM25 scores."""
-        arrays = []
-        for tok, weight in set(index_tokens(text)):
-            posting = self.postings.get(tok)
-            if posting is not None:
-                arrays.append((posting[0], posting[1] * weight))
-        if not arrays:
+        found = [(tok, weight) for tok, weight in set(index_tokens(text)) if tok in self.postings]
+        if not found:
             return []
+        # Tokens in a large share of all documents (多少, 什么) add little to the ranking but most of
+        # the work on a large knowledge base: leave them out when rarer tokens remain.
+        common = max(50, int(self.size * COMMON_SHARE))
+        rare = [(t, w) for t, w in found if len(self.postings[t][0]) <= common]
+        if len(rare) >= 2:
+            found = rare
+        arrays = [(self.postings[t][0], self.postings[t][1] * w) for t, w in found]
         doc_ids = np.concatenate([a[0] for a in arrays])
         scores = np.bincount(doc_ids, weights=np.concatenate([a[1] for a in arrays]), minlength=self.size)
         hits = np.flatnonzero(scores)
