@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true", help="(default) JSON array of entries")
     k.set_defaults(func=cmd_kb_export)
 
+    k = kb.add_parser("impact", help="which answers an edit changes, and which replay tests it breaks")
+    k.add_argument("--against", default="HEAD", help="git ref or directory to compare with (default: HEAD)")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=cmd_kb_impact)
+    k = kb.add_parser("suggest", help="group unanswered questions and propose alternates or new entries")
+    k.add_argument("--since", default="30d", help="period such as 30d (default 30d)")
+    k.add_argument("--yaml", action="store_true", help="print ready-to-paste YAML snippets for review")
+    k.set_defaults(func=cmd_kb_suggest)
+
     e = sub.add_parser("eval", help="accuracy on the labelled question set, beside two baselines")
     e.add_argument("--data", type=Path, help="labelled set (default: tests/data/labelled_questions.yaml)")
     e.add_argument("--json", action="store_true")
@@ -135,11 +144,26 @@ def _app(storage: bool):
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.channels.console import run_console
+    from bot.reloader import Reloader
 
     app = _app(storage=not args.no_storage)
+
+    def tell(swapped: bool, problems: list, version: str) -> None:
+        if swapped:
+            print(f"\n（知识库已更新，版本 {version}）", flush=True)
+        else:
+            print(f"\n（知识库有错误，继续使用版本 {version}）", flush=True)
+            for p in problems:
+                if p.severity == "error":
+                    print(f"  {p}", flush=True)
+
+    reloader = Reloader(app.live, tell)
+    reloader.watch()
+    reloader.on_sighup()
     try:
         return run_console(app.dialogue)
     finally:
+        reloader.stop()
         app.close()
 
 
@@ -154,6 +178,11 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     except MissingToken as exc:
         raise SettingsError(str(exc)) from None
     logging.getLogger().setLevel(logging.INFO)
+    from bot.reloader import Reloader
+
+    reloader = Reloader(app.live)
+    reloader.watch()
+    reloader.on_sighup()
     try:
         # run_polling stops cleanly on SIGINT and SIGTERM, finishing the updates in flight.
         application.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -171,6 +200,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = app.settings
     if not args.no_telegram and not settings.telegram_bot_token.get_secret_value():
         raise SettingsError("TELEGRAM_BOT_TOKEN is not set: set it, or run `serve --no-telegram` for the API only")
+    from bot.reloader import Reloader
+
+    reloader = Reloader(app.live)
+    reloader.watch()
+    reloader.on_sighup()
     web = create_web_app(app, telegram=not args.no_telegram)
     uvicorn.run(web, host=args.host or settings.host, port=args.port or settings.port, log_level="warning")
     return 0
@@ -254,6 +288,66 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
     kb = _kb()
     json.dump([e.to_dict() for e in kb.entries], sys.stdout, ensure_ascii=False, indent=2)
     print()
+    return 0
+
+
+def cmd_kb_impact(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from bot.admin.impact import ImpactError, against, compare
+    from bot.evaluation.labelled import load_labelled
+    from bot.knowledge.loader import default_knowledge_dir
+    from bot.knowledge.problems import KnowledgeError
+    from bot.live import LiveKnowledge
+    from bot.replay.runner import collect_files
+
+    settings = load_settings()
+    kdir = settings.knowledge_dir or default_knowledge_dir()
+    with tempfile.TemporaryDirectory() as tmp:
+        holder = tempfile.TemporaryDirectory(dir=tmp)
+        try:
+            old_k, old_i = against(args.against, kdir, holder)
+            old = LiveKnowledge(old_k, old_i, settings.thresholds)
+            new = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds)
+        except ImpactError as exc:
+            raise SettingsError(f"--against: {exc}") from None
+        except KnowledgeError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        items = load_labelled()
+        replays = collect_files([Path(__file__).resolve().parents[1] / "tests" / "conversations"])
+        impact = compare(old, new, items, replays)
+    if args.json:
+        print(json.dumps({"old": impact.old_version, "new": impact.new_version,
+                          "changes": [vars_of(c) for c in impact.changes], "broken": impact.broken,
+                          "fixed": impact.fixed}, ensure_ascii=False, indent=2))
+    else:
+        print(f"knowledge base {impact.old_version} ({args.against}) → {impact.new_version} (working copy)")
+        for c in impact.changes:
+            ctx = f" (after “{c.context}”)" if c.context else ""
+            print(f"  “{c.question}”{ctx}: {c.old} → {c.new}")
+        for b in impact.broken:
+            print(f"BROKEN replay: {b}")
+        print(f"{len(impact.changes)} of {len(items)} labelled questions change; "
+              f"{len(impact.broken)} replay conversation(s) break, {len(impact.fixed)} now pass")
+    return 1 if impact.broken else 0
+
+
+def vars_of(obj: object) -> dict[str, object]:
+    return {k: getattr(obj, k) for k in obj.__slots__}  # type: ignore[attr-defined]
+
+
+def cmd_kb_suggest(args: argparse.Namespace) -> int:
+    from bot.admin.suggest import render_text, render_yaml, unanswered_groups
+    from bot.app import open_repository
+    from bot.matching.engine import Matcher
+
+    settings = load_settings()
+    kb = _kb()
+    matcher = Matcher(kb, settings.thresholds)
+    repo = open_repository(settings, upgrade_sqlite=False)
+    groups = unanswered_groups(repo, matcher, dt.datetime.now(dt.UTC) - parse_age(args.since))
+    print(render_yaml(groups, matcher) if args.yaml else render_text(groups, matcher))
     return 0
 
 

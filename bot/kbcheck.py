@@ -34,12 +34,13 @@ class CheckResult:
             return f"FAILED: {counts}; the bot keeps serving its previous knowledge base until these are fixed"
         kb = self.kb
         return (f"{'OK' if not self.errors else 'FAILED'}: {len(kb.entries)} entries, {kb.question_count} questions, "
-                f"{len(kb.topics)} topics, {len(kb.intents)} intents, version {kb.version}; {counts}")
+                f"{len(kb.topics)} topics, {len(kb.intents)} intents, version {kb.version_label}; {counts}")
 
     def to_dict(self) -> dict[str, object]:
         return {
             "ok": not self.errors,
             "version": self.kb.version if self.kb else None,
+            "git_commit": self.kb.git_commit if self.kb else None,
             "entries": len(self.kb.entries) if self.kb else 0,
             "questions": self.kb.question_count if self.kb else 0,
             "topics": len(self.kb.topics) if self.kb else 0,

@@ -112,7 +112,8 @@ def create_web_app(app: App, *, telegram: bool = True, limiter: RateLimiter | No
     async def healthz(_request: Request) -> Response:
         database = await asyncio.to_thread(app.database_reachable)
         body = {"status": "ok" if database is not False else "degraded",
-                "knowledge_version": app.live.snapshot.version, "database": database}
+                "knowledge_version": app.live.snapshot.version, "git_commit": app.live.snapshot.kb.git_commit,
+                "database": database}
         return JSONResponse(body, status_code=200)
 
     routes = [

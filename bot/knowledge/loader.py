@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import string
+import subprocess
 from pathlib import Path
 
 from bot.knowledge.fields import SLUG, Collector, Spec, did_you_mean
@@ -171,6 +172,7 @@ class _Loader:
             version=self.version(files),
             directory=self.kdir,
             sources_text=self.sources_text(),
+            git_commit=git_commit(self.kdir),
         )
 
     def entry_file(self, path: Path) -> list[Entry]:
@@ -361,6 +363,20 @@ class _Loader:
 
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def git_commit(directory: Path) -> str | None:
+    """The commit the directory was last checked out at, if it is in a git repository."""
+    try:
+        head = subprocess.run(["git", "-C", str(directory), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(directory), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=5)
+        return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def question_key(text: str) -> str:

@@ -111,11 +111,16 @@ class KnowledgeBase:
     version: str
     directory: Path
     sources_text: str = ""
+    git_commit: str | None = None  # the commit of the directory's repository, "+changes" when edited since
     by_id: Mapping[str, Entry] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", MappingProxyType({e.id: e for e in self.entries}))
         object.__setattr__(self, "replies", MappingProxyType(dict(self.replies)))
+
+    @property
+    def version_label(self) -> str:
+        return f"{self.version} (git {self.git_commit})" if self.git_commit else self.version
 
     @property
     def topics(self) -> list[str]:

@@ -16,8 +16,8 @@ from bot.matching.tokens import index_tokens
 
 K1 = 1.2
 B = 0.75
-ANSWER_TF = 0.3
-COMMON_SHARE = 0.05  # tokens in more than this share of documents are skipped at recall when others remain  # a token found only in an entry's answer counts for this much of one in a question
+ANSWER_TF = 0.3  # a token found only in an entry's answer counts for this much of one in a question
+COMMON_SHARE = 0.05  # tokens in more than this share of documents are skipped at recall when others remain
 
 
 class RecallIndex:

@@ -1,0 +1,1 @@
+"""Administrator tools that combine the knowledge base with matching, replays and storage."""
