@@ -75,6 +75,8 @@ def build_app(settings: Settings, *, storage: bool = True) -> App:
         contexts = repository
     else:
         repository, recorder, contexts = None, NullRecorder(), MemoryContextStore()
+    from bot.observability import observe_interaction
+
     dialogue = Dialogue(live, contexts, recorder, salt=settings.user_id_salt.get_secret_value(),
-                        context_ttl=settings.context_ttl_seconds)
+                        context_ttl=settings.context_ttl_seconds, observers=(observe_interaction,))
     return App(settings, live, dialogue, repository, recorder)

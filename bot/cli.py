@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="resident-bot", description="城市副中心便民问答机器人 resident-bot")
     sub = p.add_subparsers(metavar="COMMAND")
+
+    cf = sub.add_parser("config", help="print the effective settings, secrets masked")
+    cf.add_argument("--json", action="store_true")
+    cf.set_defaults(func=cmd_config)
 
     c = sub.add_parser("chat", help="chat in the console (the Quick start)")
     c.add_argument("--no-storage", action="store_true", help="do not record the conversation")
@@ -142,6 +147,25 @@ def _app(storage: bool):
         raise SettingsError(f"DATABASE_URL: {exc}") from None
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from bot.config import describe_settings
+
+    rows = describe_settings(load_settings())
+    if args.json:
+        print(json.dumps({name: value for name, value, _ in rows}, ensure_ascii=False, indent=2))
+    else:
+        width = max(len(name) for name, _, _ in rows)
+        for name, value, meaning in rows:
+            print(f"{name:{width}}  {value:40}  {meaning}")
+    return 0
+
+
+def _service_logging() -> None:
+    from bot.observability import configure_logging
+
+    configure_logging(load_settings().log_format)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.channels.console import run_console
     from bot.reloader import Reloader
@@ -172,12 +196,12 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
     from bot.channels.telegram import MissingToken, build_application
 
+    _service_logging()
     app = _app(storage=True)
     try:
         application = build_application(app)
     except MissingToken as exc:
         raise SettingsError(str(exc)) from None
-    logging.getLogger().setLevel(logging.INFO)
     from bot.reloader import Reloader
 
     reloader = Reloader(app.live)
@@ -196,6 +220,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bot.channels.web import create_web_app
 
+    _service_logging()
     app = _app(storage=True)
     settings = app.settings
     if not args.no_telegram and not settings.telegram_bot_token.get_secret_value():
@@ -206,8 +231,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     reloader.watch()
     reloader.on_sighup()
     web = create_web_app(app, telegram=not args.no_telegram)
-    uvicorn.run(web, host=args.host or settings.host, port=args.port or settings.port, log_level="warning")
-    return 0
+    config = uvicorn.Config(web, host=args.host or settings.host, port=args.port or settings.port,
+                            log_level="warning", log_config=None)
+    return run_server(uvicorn.Server(config))
+
+
+def run_server(server) -> int:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully (lifespan: finish updates, flush records)
+    and exit 0. uvicorn re-raises the signal after shutdown, which would end the process with -15."""
+    import asyncio
+    import contextlib
+    import signal
+
+    server.capture_signals = contextlib.nullcontext  # we handle the signals ourselves
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        await server.serve()
+
+    asyncio.run(main())
+    return 0 if server.started or server.should_exit else 1
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

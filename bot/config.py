@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(20, ge=1, description="Messages a resident may send per minute")
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, ge=1, le=65535, description="Port `serve` listens on")
+    log_format: str = Field("auto", pattern="^(auto|json|text)$",
+                            description="auto: JSON lines when not on a terminal; json; text")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger HTTP request bodies get 413")
 
     @field_validator("admin_ids", mode="before")
@@ -82,6 +84,34 @@ class Settings(BaseSettings):
     def thresholds(self) -> Thresholds:
         return Thresholds(answer=self.answer_threshold, margin=self.answer_margin,
                           clarify=self.clarify_threshold, nearby=self.nearby_threshold)
+
+
+def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
+    """(NAME, effective value with secrets masked, meaning) for every setting."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = "(set, hidden)" if value.get_secret_value() else "(not set)"
+        elif name in ("database_url", "redis_url") and value:
+            shown = _mask_url(str(value))
+        elif isinstance(value, tuple):
+            shown = ",".join(map(str, value)) or "(none)"
+        else:
+            shown = "" if value is None else str(value)
+        rows.append((name.upper(), shown, field.description or ""))
+    return rows
+
+
+def _mask_url(url: str) -> str:
+    """postgresql://user:secret@host/db → postgresql://user:***@host/db"""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            creds = creds.split(":", 1)[0] + ":***"
+        return f"{scheme}://{creds}@{host}"
+    return url
 
 
 class SettingsError(Exception):

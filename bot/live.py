@@ -54,6 +54,9 @@ class LiveKnowledge:
         with self._reload_lock:
             snapshot, problems = build_snapshot(self.knowledge_dir, self.intents_dir, self.thresholds,
                                                 self.max_chars)
+            from bot.observability import RELOADS
+
+            RELOADS.labels("failed" if snapshot is None else "ok").inc()
             if snapshot is None:
                 log.warning("knowledge reload failed, still serving %s: %d error(s)", self.snapshot.version,
                             sum(p.severity == "error" for p in problems))

@@ -30,6 +30,7 @@ from bot.channels.buttons import Button, decode
 from bot.channels.html_render import Rendered, label, render
 from bot.dialogue.records import hash_user_id
 from bot.dialogue.reply import Reply
+from bot.observability import RATE_LIMITED
 from bot.ratelimit import RateLimiter, make_rate_limiter
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class TelegramChannel:
             return
         user = update.effective_user.id if update.effective_user else None
         if user is not None and not self.limiter.allow(str(hash_user_id(user, self.salt))):
+            RATE_LIMITED.inc()
             await update.effective_message.reply_text(html.escape(self.texts["rate_limited"]),
                                                       parse_mode=ParseMode.HTML)
             return

@@ -9,6 +9,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.app import App
+from bot.observability import FORBIDDEN, RATE_LIMITED
 from bot.ratelimit import RateLimiter, make_rate_limiter
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ def create_web_app(app: App, *, telegram: bool = True, limiter: RateLimiter | No
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not webhook_secret or not secrets.compare_digest(given.encode(), webhook_secret.encode()):
             state["forbidden"] = int(state["forbidden"]) + 1
+            FORBIDDEN.inc()
             return Response(status_code=403)
         try:
             body = await read_body(request, settings.max_body_bytes)
@@ -102,7 +105,8 @@ def create_web_app(app: App, *, telegram: bool = True, limiter: RateLimiter | No
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             return JSONResponse({"error": "expected {\"user\": \"...\", \"text\": \"...\"}"}, status_code=422)
         user = str(data.get("user") or "")[:200]
-        if user and not limiter.allow(f"api:{user}"):
+        if user and not limiter.allow("api:" + app.dialogue_hash(user)):
+            RATE_LIMITED.inc()
             return JSONResponse({"error": "rate limited"}, status_code=429)
         conversation = "api:" + (app.dialogue_hash(user) if user else "anonymous")
         reply = await asyncio.to_thread(app.dialogue.handle, conversation, data["text"], channel="api",
@@ -116,7 +120,11 @@ def create_web_app(app: App, *, telegram: bool = True, limiter: RateLimiter | No
                 "database": database}
         return JSONResponse(body, status_code=200)
 
+    async def metrics(_request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     routes = [
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/telegram/webhook", webhook, methods=["POST"]),
         Route("/api/v1/messages", messages, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),

@@ -43,6 +43,7 @@ class Dialogue:
         context_ttl: float = 1800.0,
         today: Callable[[], dt.date] = dt.date.today,
         clock: Callable[[], float] = time.time,
+        observers: tuple[Callable[[InteractionRecord], None], ...] = (),
     ):
         self.live = live
         self.contexts = contexts
@@ -51,6 +52,7 @@ class Dialogue:
         self.context_ttl = context_ttl
         self.today = today
         self.clock = clock
+        self.observers = observers  # logs and metrics, outside the core
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -194,6 +196,8 @@ class Dialogue:
 
     def _record(self, record: InteractionRecord) -> None:
         self._safely(self.recorder.record_interaction, record)
+        for observe in self.observers:
+            self._safely(observe, record)
 
     @staticmethod
     def _safely(fn: Callable[..., None], *args: object) -> None:

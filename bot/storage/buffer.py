@@ -58,6 +58,9 @@ class BufferedRecorder:
             self.repository.record_feedback(record)
 
     def _note_failure(self, exc: Exception) -> None:
+        from bot.observability import STORAGE_ERRORS
+
+        STORAGE_ERRORS.inc()
         if not self._failing:
             log.error("storage unavailable (%s); keeping up to %d records in memory",
                       type(exc).__name__, self.pending.maxlen)
