@@ -45,7 +45,7 @@ class App:
 
     def close(self) -> None:
         if not isinstance(self.recorder, NullRecorder):
-            self.recorder.flush()
+            self.recorder.close()
         if self.repository is not None:
             self.repository.engine.dispose()
 
@@ -71,7 +71,8 @@ def build_app(settings: Settings, *, storage: bool = True) -> App:
         from bot.storage.buffer import BufferedRecorder
 
         repository = open_repository(settings)
-        recorder: BufferedRecorder | NullRecorder = BufferedRecorder(repository)
+        recorder: BufferedRecorder | NullRecorder = BufferedRecorder(
+            repository, spill_path=settings.data_dir / "pending-records.jsonl")
         contexts = repository
     else:
         repository, recorder, contexts = None, NullRecorder(), MemoryContextStore()

@@ -118,7 +118,10 @@ class BotApiStub:
 
     def _call(self, method: str, params: dict) -> tuple[int, dict]:
         if method == "getUpdates":
-            return 200, {"ok": True, "result": self._get_updates(params)}
+            result = self._get_updates(params)
+            if isinstance(result, _Failure):
+                return result.status, result.body
+            return 200, {"ok": True, "result": result}
         with self.cond:
             self.calls.append((method, params))
             self.cond.notify_all()
@@ -127,7 +130,13 @@ class BotApiStub:
                 return queued.pop(0)
         return 200, {"ok": True, "result": self._result(method, params)}
 
-    def _get_updates(self, params: dict) -> list[dict]:
+    def _get_updates(self, params: dict):
+        with self.cond:
+            queued = self.failures.get("getUpdates")
+            if queued:
+                self.calls.append(("getUpdates", params))
+                status, body = queued.pop(0)
+                return _Failure(status, body)
         offset = int(params.get("offset") or 0)
         wait = min(float(params.get("timeout") or 0), 1.0)
         deadline = time.monotonic() + wait
@@ -159,6 +168,11 @@ class BotApiStub:
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         return True
+
+
+class _Failure:
+    def __init__(self, status: int, body: dict):
+        self.status, self.body = status, body
 
 
 # -- updates as Telegram sends them ----------------------------------------------------------------

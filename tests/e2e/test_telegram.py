@@ -284,3 +284,19 @@ def _epoch():
     import datetime as dt
 
     return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+async def test_telegram_errors_never_crash_the_bot(stub, tmp_path):
+    """409 (another instance polling), 5xx and a timeout-like error on getUpdates; a 500 on one reply."""
+    app = make_app(stub, tmp_path)
+    async with Polling(app) as polling:
+        stub.fail_next("getUpdates", 409, times=2)
+        stub.fail_next("getUpdates", 502, times=2)
+        stub.fail_next("sendMessage", 500, times=1)
+        stub.push(message_update("厂通路哪年通车"))  # its reply hits the 500: logged, not resent
+        stub.push(message_update("潞河附校晚托到几点"))
+        sent = await wait(stub, "sendMessage", 2)
+        assert polling.application.running
+    texts = [s["text"] for s in sent]
+    assert any(t.startswith("最晚到19:20") for t in texts)
+    assert len(texts) == len(set(texts)) == 2  # no answer sent twice for one update

@@ -149,3 +149,25 @@ def test_buffered_recorder_keeps_records_while_the_database_is_down(repo):
     assert recorder.flush() == 0
     recorder.record_interaction(record(1))  # retried records are not duplicated
     assert repo.count_interactions() == 3
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_database_down_then_back_loses_nothing_and_duplicates_nothing(backend, tmp_path):
+    """Buffered in memory up to a bound, then spilled to a file; written exactly once when it returns."""
+    good = fresh_repository(backend, tmp_path)
+    down = Repository(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"))
+    spill = tmp_path / "pending.jsonl"
+    recorder = BufferedRecorder(down, max_pending=5, spill_path=spill)
+    for i in range(12):
+        recorder.record_interaction(record(i, when=NOW + dt.timedelta(seconds=i)))
+    recorder.record_feedback(FeedbackRecord(f"{3:032x}", "conv-0", "luhe-late-care-end-time", False, NOW))
+    assert len(recorder.pending) == 5 and recorder.spilled == 8
+    recorder.close()  # shutting down while the database is still away: everything to the file
+    assert len(recorder.pending) == 0 and recorder.spilled == 13
+    # A new process finds the file and the database back.
+    again = BufferedRecorder(good, max_pending=5, spill_path=spill)
+    again.record_interaction(record(3, when=NOW))  # a retry of a record already spilled
+    assert again.flush() == 0 and not spill.exists()
+    assert good.count_interactions() == 12
+    assert [f.helpful for f in good.feedback(NOW - dt.timedelta(days=1))] == [False]
+    good.engine.dispose()
