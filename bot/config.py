@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(SecretStr(""), description="Bearer token required by /api/v1 when set")
     redis_url: str = Field("", description="Redis for rate limits shared by replicas; empty means in-process")
     rate_limit_per_minute: int = Field(20, ge=1, description="Messages a resident may send per minute")
+    telegram_max_rate: float = Field(30, ge=0, description="Messages per second the bot sends overall "
+                                     "(Telegram's limit; 0 turns PTB's AIORateLimiter off)")
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, ge=1, le=65535, description="Port `serve` listens on")
     log_format: str = Field("auto", pattern="^(auto|json|text)$",

@@ -8,6 +8,7 @@ import itertools
 import json
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -18,6 +19,8 @@ class BotApiStub:
     def __init__(self, token: str = "123456:TEST-TOKEN"):
         self.token = token
         self.calls: list[tuple[str, dict]] = []
+        self.call_times: list[float] = []  # perf_counter of each call, in the order of `calls`
+        self.sent_to: Counter[int] = Counter()  # sendMessage calls per chat id
         self.updates: list[dict] = []
         self.failures: dict[str, list[tuple[int, dict]]] = {}
         self.cond = threading.Condition()
@@ -124,6 +127,9 @@ class BotApiStub:
             return 200, {"ok": True, "result": result}
         with self.cond:
             self.calls.append((method, params))
+            self.call_times.append(time.perf_counter())
+            if method == "sendMessage":
+                self.sent_to[int(params.get("chat_id") or 0)] += 1
             self.cond.notify_all()
             queued = self.failures.get(method)
             if queued:
@@ -135,6 +141,7 @@ class BotApiStub:
             queued = self.failures.get("getUpdates")
             if queued:
                 self.calls.append(("getUpdates", params))
+                self.call_times.append(time.perf_counter())
                 status, body = queued.pop(0)
                 return _Failure(status, body)
         offset = int(params.get("offset") or 0)
@@ -142,6 +149,7 @@ class BotApiStub:
         deadline = time.monotonic() + wait
         with self.cond:
             self.calls.append(("getUpdates", params))
+            self.call_times.append(time.perf_counter())
             while True:
                 ready = [u for u in self.updates if u["update_id"] >= offset]
                 left = deadline - time.monotonic()

@@ -1,0 +1,124 @@
+"""Hostile and random messages through `ask --json` and through POST /api/v1/messages.
+
+Usage:
+    .venv/bin/python benchmarks/fuzz_inputs.py [--count 10000] [--seed 1]
+
+Prints counts by status, the slowest message and p50/p99 latency for each path. A crash, a non-JSON
+line or a non-200 answer is counted and makes the exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ["厂通路哪年通车", "潞河附校晚托到几点", "一键呼", "那廊坊呢", "公租房怎么申请", "你好", "都不是", "2"]
+ALPHABETS = [
+    (0x20, 0x7E), (0x4E00, 0x9FFF), (0x3000, 0x303F), (0xFF00, 0xFFEF), (0x1F300, 0x1FAFF), (0x0590, 0x06FF),
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x0000, 0x001F), (0xE000, 0xE0FF),
+]
+
+
+def message(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.2:
+        return rng.choice(SEEDS) + "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(rng.randint(0, 5)))
+    if kind < 0.25:
+        return rng.choice(SEEDS) * rng.randint(100, 3000)  # long
+    lo, hi = rng.choice(ALPHABETS)
+    return "".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(0, 60)))
+
+
+def clean(text: str) -> str:
+    """What a line-based or JSON transport can carry: no newlines, no lone surrogates."""
+    return text.replace("\n", " ").replace("\r", " ").encode("utf-8", "replace").decode("utf-8")
+
+
+def via_ask(messages: list[str]) -> tuple[Counter, list[float], int, str]:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json"], input="\n".join(messages) + "\n",
+                          capture_output=True, text=True, cwd=ROOT, timeout=3600)
+    elapsed = time.perf_counter() - started
+    statuses: Counter = Counter()
+    bad = 0 if proc.returncode == 0 else 1
+    for line in proc.stdout.splitlines():
+        try:
+            statuses[json.loads(line)["status"]] += 1
+        except (ValueError, KeyError):
+            bad += 1
+    bad += abs(len(messages) - sum(statuses.values()))
+    return statuses, [elapsed * 1000 / max(1, len(messages))], bad, f"whole run {elapsed:.1f} s"
+
+
+def via_http(messages: list[str]) -> tuple[Counter, list[float], int, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": os.environ.get("FUZZ_DATABASE_URL", "sqlite:////tmp/fuzz.sqlite3"),
+           "RATE_LIMIT_PER_MINUTE": "1000000", "LOG_FORMAT": "json"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        statuses: Counter = Counter()
+        latencies, bad, slowest = [], 0, (0.0, "")
+        with httpx.Client(timeout=30) as client:
+            for i, m in enumerate(messages):
+                started = time.perf_counter()
+                r = client.post(f"{url}/api/v1/messages", json={"user": f"fuzz{i % 50}", "text": m})
+                ms = (time.perf_counter() - started) * 1000
+                latencies.append(ms)
+                slowest = max(slowest, (ms, m[:40]))
+                try:
+                    statuses[r.json()["status"]] += 1
+                    bad += r.status_code != 200
+                except (ValueError, KeyError):
+                    bad += 1
+        return statuses, latencies, bad, f"slowest {slowest[0]:.1f} ms: {slowest[1]!r}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    messages = [clean(message(rng)) for _ in range(args.count)]
+    failures = 0
+    print(f"{args.count} generated messages (seed {args.seed})\n")
+    print(f"{'path':22} {'answer':>7} {'partial':>7} {'clarify':>7} {'fallback':>8} {'smalltalk':>9} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'bad':>4}  note")
+    for name, run in (("ask --json", via_ask), ("POST /api/v1/messages", via_http)):
+        statuses, latencies, bad, note = run(messages)
+        failures += bad
+        p99 = sorted(latencies)[max(0, int(len(latencies) * 0.99) - 1)]
+        print(f"{name:22} {statuses['answer']:>7} {statuses['partial']:>7} {statuses['clarify']:>7} "
+              f"{statuses['fallback']:>8} {statuses['smalltalk']:>9} {statistics.median(latencies):>7.2f} "
+              f"{p99:>7.2f} {bad:>4}  {note}")
+    print("\n(ask --json runs all messages in one process: its latency is the mean per message)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
