@@ -18,10 +18,12 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -232,6 +234,21 @@ class TelegramChannel:
             return None
         return build_report(self.app.repository, dt.datetime.now(dt.UTC) - period)
 
+    async def once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Before every handler: an update seen before (redelivered after a restart, or by a webhook retry,
+        or handled by another replica) is dropped. Without a database, nothing is checked."""
+        repo = self.app.repository
+        if repo is None or update.update_id is None:
+            return
+        try:
+            first = await asyncio.to_thread(repo.claim_update, update.update_id)
+        except Exception:  # storage down: answering twice is better than not answering
+            log.warning("could not record update id; handling it anyway")
+            return
+        if not first:
+            log.info("update %s already handled; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update: %s", type(context.error).__name__, exc_info=context.error)
 
@@ -278,6 +295,7 @@ def build_application(app: App, *, updater: bool = True, limiter: RateLimiter | 
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data["channel"] = channel
+    application.add_handler(TypeHandler(Update, channel.once), group=-1)
     application.add_handler(CommandHandler("start", channel.on_start))
     application.add_handler(CommandHandler("help", channel.on_help))
     application.add_handler(CommandHandler("topics", channel.on_topics))

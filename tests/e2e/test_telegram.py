@@ -300,3 +300,19 @@ async def test_telegram_errors_never_crash_the_bot(stub, tmp_path):
     texts = [s["text"] for s in sent]
     assert any(t.startswith("最晚到19:20") for t in texts)
     assert len(texts) == len(set(texts)) == 2  # no answer sent twice for one update
+
+
+async def test_restart_keeps_context_and_never_answers_an_update_twice(stub, tmp_path):
+    """The process stops after answering; Telegram redelivers the update (offset not confirmed)."""
+    app = make_app(stub, tmp_path)
+    async with Polling(app):
+        stub.push(message_update("和滨海新区跨省通办多少项"))
+        await wait(stub, "sendMessage")
+    # A new process on the same database; the stub still holds the old update and offers it again.
+    app2 = make_app(stub, tmp_path)
+    async with Polling(app2):
+        stub.push(message_update("那廊坊呢？"))
+        sent = await wait(stub, "sendMessage", 2)
+        await asyncio.sleep(1.0)
+    assert len(stub.sent()) == 2  # the redelivered first update was not answered again
+    assert "453项" in sent[1]["text"]  # and the follow-up used the context stored before the restart
