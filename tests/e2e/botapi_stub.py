@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -51,6 +52,7 @@ class BotApiStub:
         return update
 
     def fail_next(self, method: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
+        """Fail the next calls of `method` with `status`; status 0 drops the connection (a network error)."""
         body = {"ok": False, "error_code": status, "description": f"stub failure {status}"}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
@@ -89,6 +91,10 @@ class BotApiStub:
                 length = int(self.headers.get("content-length") or 0)
                 params = stub._params(self.rfile.read(length), self.headers.get("content-type", ""))
                 status, body = stub._call(method, params)
+                if status == 0:  # a network failure: the connection drops without an answer
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self._reply(status, body)
 
             do_GET = do_POST
