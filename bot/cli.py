@@ -132,7 +132,7 @@ def parse_age(text: str) -> dt.timedelta:
 def _app(storage: bool):
     from bot.app import build_app
     from bot.knowledge.problems import KnowledgeError
-    from bot.storage.schema import SchemaBehind
+    from bot.storage.errors import SchemaBehind
 
     settings = load_settings()
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -52,14 +53,31 @@ def words(text: str) -> tuple[str, ...]:
     return _cached_words(text) if text else ()
 
 
+@lru_cache(maxsize=1)
+def _pinyin_table() -> dict[int, str]:
+    """pypinyin's character table, loaded on its own: importing the `pypinyin` package also loads its
+    phrase dictionary (a fifth of a second at start-up) that per-character pinyin does not need."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("pypinyin")
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin).with_name("pinyin_dict.py")
+    module_spec = importlib.util.spec_from_file_location("_resident_bot_pinyin_dict", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.pinyin_dict
+
+
 @lru_cache(maxsize=20_000)
 def char_pinyin(char: str) -> str:
-    if not _IS_CJK.match(char):
+    """Toneless pinyin of one character (its most common reading); the character itself if it has none."""
+    readings = _pinyin_table().get(ord(char)) if _IS_CJK.match(char) else None
+    if not readings:
         return char
-    from pypinyin import Style, lazy_pinyin
-
-    syllables = lazy_pinyin(char, style=Style.NORMAL, errors="ignore")
-    return syllables[0] if syllables else char
+    decomposed = unicodedata.normalize("NFKD", readings.split(",")[0]).replace("u\u0308", "v")  # ü → v
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def pinyin(text: str) -> str:

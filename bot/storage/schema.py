@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class SchemaBehind(Exception):
-    pass
+from bot.storage.errors import SchemaBehind  # noqa: E402  (re-exported for callers)
+
+__all__ = ["SchemaBehind", "current_revision", "head_revision", "require_current", "upgrade"]
 
 
 def alembic_config(engine: Engine) -> Config:
