@@ -13,17 +13,15 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
+from serve_process import ROOT, serve
 
-ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ["厂通路哪年通车", "潞河附校晚托到几点", "一键呼", "那廊坊呢", "公租房怎么申请", "你好", "都不是", "2"]
 ALPHABETS = [
     (0x20, 0x7E), (0x4E00, 0x9FFF), (0x3000, 0x303F), (0xFF00, 0xFFEF), (0x1F300, 0x1FAFF), (0x0590, 0x06FF),
@@ -63,39 +61,23 @@ def via_ask(messages: list[str]) -> tuple[Counter, list[float], int, str]:
 
 
 def via_http(messages: list[str]) -> tuple[Counter, list[float], int, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": os.environ.get("FUZZ_DATABASE_URL", "sqlite:////tmp/fuzz.sqlite3"),
            "RATE_LIMIT_PER_MINUTE": "1000000", "LOG_FORMAT": "json"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
+    statuses: Counter = Counter()
+    latencies, bad, slowest = [], 0, (0.0, "")
+    with serve(env) as (_proc, url), httpx.Client(timeout=30) as client:
+        for i, m in enumerate(messages):
+            started = time.perf_counter()
+            r = client.post(f"{url}/api/v1/messages", json={"user": f"fuzz{i % 50}", "text": m})
+            ms = (time.perf_counter() - started) * 1000
+            latencies.append(ms)
+            slowest = max(slowest, (ms, m[:40]))
             try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        statuses: Counter = Counter()
-        latencies, bad, slowest = [], 0, (0.0, "")
-        with httpx.Client(timeout=30) as client:
-            for i, m in enumerate(messages):
-                started = time.perf_counter()
-                r = client.post(f"{url}/api/v1/messages", json={"user": f"fuzz{i % 50}", "text": m})
-                ms = (time.perf_counter() - started) * 1000
-                latencies.append(ms)
-                slowest = max(slowest, (ms, m[:40]))
-                try:
-                    statuses[r.json()["status"]] += 1
-                    bad += r.status_code != 200
-                except (ValueError, KeyError):
-                    bad += 1
-        return statuses, latencies, bad, f"slowest {slowest[0]:.1f} ms: {slowest[1]!r}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+                statuses[r.json()["status"]] += 1
+                bad += r.status_code != 200
+            except (ValueError, KeyError):
+                bad += 1
+    return statuses, latencies, bad, f"slowest {slowest[0]:.1f} ms: {slowest[1]!r}"
 
 
 def main() -> int:

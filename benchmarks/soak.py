@@ -15,15 +15,14 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from serve_process import ROOT, serve
 
-ROOT = Path(__file__).resolve().parents[1]
 TURNS = [["厂通路哪年通车", "那什么时候开工的"], ["和滨海新区跨省通办多少项", "那廊坊呢"], ["一键呼", "2"],
          ["潞河附校晚托到几点", "那谁能参加"], ["公积金怎么提取"], ["你好", "绿心公园几点开门"],
          ["三大建築什麼時候開放"]]
@@ -92,23 +91,8 @@ def main() -> int:
 
     repo = Repository(make_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://")))
     before = repo.count_interactions()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serve(env) as (proc, url):
         ok, errors = asyncio.run(run(url, proc.pid, args.minutes, args.users))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
     stored = repo.count_interactions() - before
     print(f"\nmessages answered {ok}, errors {errors}, records stored {stored} "
           f"({'nothing lost' if stored == ok else 'MISMATCH'})")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import httpx
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from serve_process import free_port
 
 from bot.app import build_app
 from bot.channels.telegram import build_application
@@ -100,9 +101,7 @@ async def polling(stub: BotApiStub, conversations, tmp: str):
 async def webhook(stub: BotApiStub, conversations, tmp: str):
     app = make(stub, tmp, webhook_secret="load-secret")
     web = create_web_app(app, limiter=InProcessRateLimiter(10**9))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -10,6 +10,7 @@ from io import BytesIO
 from pathlib import Path
 
 from bot.evaluation.labelled import Labelled
+from bot.evaluation.run import decide
 from bot.live import LiveKnowledge
 from bot.matching.decision import Decision
 from bot.matching.engine import Matcher
@@ -60,14 +61,7 @@ def describe(d: Decision) -> str:
 
 
 def decisions(matcher: Matcher, items: list[Labelled]) -> list[Decision]:
-    out = []
-    for it in items:
-        previous = None
-        if it.context:
-            first = matcher.match(it.context)
-            previous = first.entry_id if first.status in ("answer", "partial") else None
-        out.append(matcher.match(it.question, previous))
-    return out
+    return [decide(matcher, it) for it in items]
 
 
 def compare(old: LiveKnowledge, new: LiveKnowledge, items: list[Labelled], replay_files: list[Path]) -> Impact:

@@ -12,21 +12,26 @@ from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
 from bot.evaluation.labelled import Labelled, load_labelled
 from bot.evaluation.metrics import Outcome, summarise
 from bot.knowledge.loader import load_knowledge
-from bot.matching.decision import Thresholds
+from bot.matching.decision import Decision, Thresholds
 from bot.matching.engine import Matcher
 
 TARGETS = {"answerable_right": 0.95, "confident_wrong": 0.02, "out_of_scope_rejected": 0.95,
            "follow_ups_right": 0.90}
 
 
+def decide(matcher: Matcher, item: Labelled) -> Decision:
+    """The matcher's decision on a labelled question, after its context message when it has one."""
+    previous = None
+    if item.context:
+        first = matcher.match(item.context)
+        previous = first.entry_id if first.status in ("answer", "partial") else None
+    return matcher.match(item.question, previous)
+
+
 def evaluate(matcher: Matcher, items: list[Labelled]) -> list[Outcome]:
     outcomes = []
     for it in items:
-        previous = None
-        if it.context:
-            first = matcher.match(it.context)
-            previous = first.entry_id if first.status in ("answer", "partial") else None
-        d = matcher.match(it.question, previous)
+        d = decide(matcher, it)
         outcomes.append(Outcome(it, d.status, d.entry_id, d.intent_id, d.score))
     return outcomes
 
