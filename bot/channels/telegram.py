@@ -18,12 +18,10 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -115,7 +113,10 @@ class TelegramChannel:
                                                       parse_mode=ParseMode.HTML)
             return
         conversation = self.conversation(update)
+        # The lock is the first thing awaited, so a conversation's updates queue in arrival order.
         async with self.turn_lock(conversation):
+            if not await self.first_time(update):
+                return
             reply = await asyncio.to_thread(self.app.dialogue.handle, conversation, text,
                                             channel="telegram", user=user)
             await self.send(update.effective_message, reply)
@@ -128,6 +129,9 @@ class TelegramChannel:
         dialogue = self.app.dialogue
         if button is None:
             await query.answer(self.texts["stale_button"])
+            return
+        if not await self.first_time(update):
+            await query.answer()
             return
         if button.kind in ("helpful", "not_helpful"):
             reply = await asyncio.to_thread(dialogue.feedback, conversation, button.kind == "helpful",
@@ -234,20 +238,28 @@ class TelegramChannel:
             return None
         return build_report(self.app.repository, dt.datetime.now(dt.UTC) - period)
 
-    async def once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Before every handler: an update seen before (redelivered after a restart, or by a webhook retry,
-        or handled by another replica) is dropped. Without a database, nothing is checked."""
+    async def first_time(self, update: Update) -> bool:
+        """False for an update seen before (redelivered after a restart, by a webhook retry, or handled by
+        another replica): it must not be answered again. Without a database, nothing is checked."""
         repo = self.app.repository
         if repo is None or update.update_id is None:
-            return
+            return True
         try:
             first = await asyncio.to_thread(repo.claim_update, update.update_id)
         except Exception:  # storage down: answering twice is better than not answering
             log.warning("could not record update id; handling it anyway")
-            return
+            return True
         if not first:
             log.info("update %s already handled; skipped", update.update_id)
-            raise ApplicationHandlerStop
+        return first
+
+    def once(self, handler):
+        """A command handler that skips redelivered updates."""
+        async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if await self.first_time(update):
+                await handler(update, context)
+
+        return guarded
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update: %s", type(context.error).__name__, exc_info=context.error)
@@ -295,14 +307,11 @@ def build_application(app: App, *, updater: bool = True, limiter: RateLimiter | 
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data["channel"] = channel
-    application.add_handler(TypeHandler(Update, channel.once), group=-1)
-    application.add_handler(CommandHandler("start", channel.on_start))
-    application.add_handler(CommandHandler("help", channel.on_help))
-    application.add_handler(CommandHandler("topics", channel.on_topics))
-    application.add_handler(CommandHandler("reload", channel.on_reload))
-    application.add_handler(CommandHandler("stats", channel.on_stats))
-    application.add_handler(CommandHandler("unanswered", channel.on_unanswered))
-    application.add_handler(MessageHandler(filters.COMMAND, channel.on_unknown))
+    commands = {"start": channel.on_start, "help": channel.on_help, "topics": channel.on_topics,
+                "reload": channel.on_reload, "stats": channel.on_stats, "unanswered": channel.on_unanswered}
+    for name, handler in commands.items():
+        application.add_handler(CommandHandler(name, channel.once(handler)))
+    application.add_handler(MessageHandler(filters.COMMAND, channel.once(channel.on_unknown)))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, channel.on_text))
     application.add_handler(CallbackQueryHandler(channel.on_button))
     application.add_error_handler(channel.on_error)
