@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(20, ge=1, description="Messages a resident may send per minute")
     telegram_max_rate: float = Field(30, ge=0, description="Messages per second the bot sends overall "
                                      "(Telegram's limit; 0 turns PTB's AIORateLimiter off)")
+    telegram_timeout: float = Field(10, gt=0, description="Seconds to wait for the Bot API before giving up")
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, ge=1, le=65535, description="Port `serve` listens on")
     log_format: str = Field("auto", pattern="^(auto|json|text)$",

@@ -300,7 +300,9 @@ def build_application(app: App, *, updater: bool = True, limiter: RateLimiter | 
             log.warning("could not register commands: %s", type(exc).__name__)
 
     builder = (ApplicationBuilder().token(token).base_url(settings.telegram_api_base_url)
-               .post_init(post_init).concurrent_updates(8))
+               .post_init(post_init).concurrent_updates(8)
+               .read_timeout(settings.telegram_timeout).write_timeout(settings.telegram_timeout)
+               .connect_timeout(settings.telegram_timeout))
     if settings.telegram_max_rate:
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
     if not updater:

@@ -52,7 +52,8 @@ class BotApiStub:
         return update
 
     def fail_next(self, method: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
-        """Fail the next calls of `method` with `status`; status 0 drops the connection (a network error)."""
+        """Fail the next calls of `method` with `status`; status 0 drops the connection (a network error);
+        a negative status answers normally after that many seconds (a timeout on the bot's side)."""
         body = {"ok": False, "error_code": status, "description": f"stub failure {status}"}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
@@ -138,8 +139,11 @@ class BotApiStub:
                 self.sent_to[int(params.get("chat_id") or 0)] += 1
             self.cond.notify_all()
             queued = self.failures.get(method)
-            if queued:
-                return queued.pop(0)
+            failure = queued.pop(0) if queued else None
+        if failure is not None and failure[0] < 0:
+            time.sleep(-failure[0])
+        elif failure is not None:
+            return failure
         return 200, {"ok": True, "result": self._result(method, params)}
 
     def _get_updates(self, params: dict):

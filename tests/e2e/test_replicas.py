@@ -98,3 +98,21 @@ def test_sigterm_flushes_and_exits_zero(tmp_path):
     repo = Repository(make_engine(db))
     assert repo.count_interactions() == 1
     repo.engine.dispose()
+
+
+def test_killed_process_keeps_the_conversation(tmp_path):
+    """kill -9 mid-conversation: a new process answers the follow-up from the stored context."""
+    db = f"sqlite:///{tmp_path}/kill.sqlite3"
+    proc, url = start_serve({"DATABASE_URL": db, "LOG_FORMAT": "json"})
+    try:
+        body = {"user": "resident", "text": "和滨海新区跨省通办多少项"}
+        assert httpx.post(f"{url}/api/v1/messages", json=body, timeout=10).json()["faq_id"] == "cross-province-binhai"
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    proc, url = start_serve({"DATABASE_URL": db, "LOG_FORMAT": "json"})
+    try:
+        body = {"user": "resident", "text": "那廊坊呢？"}
+        assert httpx.post(f"{url}/api/v1/messages", json=body, timeout=10).json()["faq_id"] == "regional-langfang"
+    finally:
+        assert stop(proc) == 0

@@ -318,3 +318,18 @@ async def test_restart_keeps_context_and_never_answers_an_update_twice(stub, tmp
         await asyncio.sleep(1.0)
     assert len(stub.sent()) == 2  # the redelivered first update was not answered again
     assert "453项" in sent[1]["text"]  # and the follow-up used the context stored before the restart
+
+
+async def test_send_timeout_is_not_answered_twice(stub, tmp_path, caplog):
+    """Telegram received the reply but answered too late: the bot logs the timeout and does not resend."""
+    app = make_app(stub, tmp_path, telegram_timeout=1.0)
+    async with Polling(app) as polling:
+        stub.fail_next("sendMessage", -2)  # answered after 2 s: the bot's 1 s read timeout fires first
+        stub.push(message_update("厂通路哪年通车"))
+        await wait(stub, "sendMessage")
+        stub.push(message_update("潞河附校晚托到几点"))
+        sent = await wait(stub, "sendMessage", 2)
+        await asyncio.sleep(2.5)
+        assert polling.application.running
+    assert len(stub.sent()) == 2 and sent[1]["text"].startswith("最晚到19:20")
+    assert any("TimedOut" in r.getMessage() for r in caplog.records if r.name == "bot.channels.telegram")
