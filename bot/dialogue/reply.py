@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from bot.matching.decision import Candidate
@@ -41,7 +41,6 @@ class Reply:
     interaction_id: str | None = None  # to attach feedback to
     rateable: bool = False  # whether helpful / not-helpful makes sense
     kb_version: str = ""
-    meta: dict[str, object] = field(default_factory=dict)
 
     @property
     def text(self) -> str:

@@ -30,13 +30,11 @@ class RecallIndex:
         counts: list[Counter[str]] = []
         lengths = np.zeros(self.size, dtype=np.float32)
         df: Counter[str] = Counter()
-        self.token_weight: dict[str, float] = {}
         for i, texts in enumerate(documents):
             c: Counter[str] = Counter()
             for text in texts:
-                for tok, weight in index_tokens(text):
+                for tok, _weight in index_tokens(text):
                     c[tok] += 1
-                    self.token_weight[tok] = weight
             own = frozenset(c)
             if background is not None:
                 for tok, _weight in index_tokens(background[i]):
