@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from typing import Protocol
 
@@ -36,7 +37,7 @@ class InProcessRateLimiter:
 
 
 class RedisRateLimiter:
-    """A fixed one-minute window per key in Redis, shared by every replica."""
+    """A sliding window per key in Redis (a sorted set of send times), shared by every replica."""
 
     def __init__(self, url: str, limit: int, window: int = 60, prefix: str = "resident-bot:rate:"):
         import redis
@@ -46,15 +47,22 @@ class RedisRateLimiter:
         self.fallback = InProcessRateLimiter(limit, window)
 
     def allow(self, key: str) -> bool:
-        bucket = f"{self.prefix}{key}:{int(time.time() // self.window)}"
+        name = f"{self.prefix}{key}"
+        now = time.time()
+        member = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
         try:
-            pipe = self.redis.pipeline()
-            pipe.incr(bucket)
-            pipe.expire(bucket, self.window * 2)
-            count, _ = pipe.execute()
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.zremrangebyscore(name, 0, now - self.window)
+            pipe.zadd(name, {member: now})
+            pipe.zcard(name)
+            pipe.expire(name, self.window + 1)
+            _, _, count, _ = pipe.execute()
+            if int(count) <= self.limit:
+                return True
+            self.redis.zrem(name, member)  # a refused message does not use up the allowance
+            return False
         except Exception:  # Redis down: keep limiting, per process, rather than not at all
             return self.fallback.allow(key)
-        return int(count) <= self.limit
 
 
 def make_rate_limiter(limit: int, redis_url: str = "") -> RateLimiter:
