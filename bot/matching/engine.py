@@ -22,6 +22,7 @@ _MEANINGFUL = re.compile(r"[\u3400-\u9fffa-z0-9]")
 class Scored:
     doc: Document
     logit: float
+    position: int  # the document's place in the knowledge base, to order ties
 
     @property
     def score(self) -> float:
@@ -106,8 +107,9 @@ class Matcher:
             if doc.key in prior_ids:
                 prior += 0.5
             f = features(q, doc, i, self.index, bm25, top, sims[row], focus)
-            out.append(Scored(doc, combine(f, prior)))
-        out.sort(key=lambda s: s.logit, reverse=True)
+            out.append(Scored(doc, combine(f, prior), i))
+        # Ties (一键呼 alone fits three entries equally) are listed in knowledge base order.
+        out.sort(key=lambda s: (-round(s.logit, 6), s.position))
         return out
 
     # -- steps ----------------------------------------------------------------------------------
