@@ -113,9 +113,14 @@ class KnowledgeBase:
     sources_text: str = ""
     git_commit: str | None = None  # the commit of the directory's repository, "+changes" when edited since
     by_id: Mapping[str, Entry] = field(init=False)
+    by_topic: Mapping[str, tuple[Entry, ...]] = field(init=False)  # in first-appearance order
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", MappingProxyType({e.id: e for e in self.entries}))
+        grouped: dict[str, list[Entry]] = {}
+        for e in self.entries:
+            grouped.setdefault(e.topic, []).append(e)
+        object.__setattr__(self, "by_topic", MappingProxyType({t: tuple(v) for t, v in grouped.items()}))
         object.__setattr__(self, "replies", MappingProxyType(dict(self.replies)))
 
     @property
@@ -125,10 +130,11 @@ class KnowledgeBase:
     @property
     def topics(self) -> list[str]:
         """Topics in the order they first appear."""
-        return list(dict.fromkeys(e.topic for e in self.entries))
+        return list(self.by_topic)
 
     def entries_in(self, topic: str) -> list[Entry]:
-        return [e for e in self.entries if e.topic == topic]
+        # Looked up on every follow-up: a precomputed map, not a scan over all entries.
+        return list(self.by_topic.get(topic, ()))
 
     @property
     def question_count(self) -> int:
