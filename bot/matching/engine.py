@@ -116,13 +116,23 @@ class Matcher:
 
     def _smalltalk(self, n: Normalised, previous: Entry | None) -> Decision | None:
         """Greetings and the like, unless the message also holds a real question."""
-        phrase = next((p for p in self._phrase_order if p in n.text), None)
-        if phrase is not None:
+        light = set(self.kb.language.light_chars)
+        last = previous.id if previous else None
+        for phrase in self._phrase_order:
+            if phrase not in n.text:
+                continue
             rest = n.text.replace(phrase, "", 1)
-            light = set(self.kb.language.light_chars)
             if all(c in light for c in _MEANINGFUL.findall(rest)):  # 太谢谢你了, 好的拜拜
                 return Decision("smalltalk", n, intent_id=self.intent_phrases[phrase], score=1.0)
-            inner = self.match(rest, previous.id if previous else None)
+            if len(phrase) < 2:
+                # A phrase that normalises to one character (在吗 → 在) is small talk only among other
+                # small talk (在吗在吗): inside a question it is an ordinary character (核酸检测点在哪).
+                inner = self.match(rest, last)
+                if inner.status == "smalltalk":
+                    return replace(inner, normalised=n)
+                continue
+            # 你好，公租房有多少户: the rest as a message of its own, with its aspect words (在哪) intact.
+            inner = self.match(n.phrased.replace(phrase, "", 1) if phrase in n.phrased else rest, last)
             return replace(inner, normalised=n) if inner.status != "fallback" else None
         # Small talk is short; a long message without an intent phrase is a question.
         ranked = self.rank(n.text, kind="intent") if len(n.text) <= SHORT_MESSAGE * 2 else []
