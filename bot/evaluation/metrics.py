@@ -29,12 +29,13 @@ class Outcome:
             if self.status == "smalltalk" and self.intent_id == it.intent:
                 return RIGHT
             return WRONG if self.status == "answer" else HEDGED
-        # Out of scope, or a detail the knowledge base lacks: saying so (partial or fallback) is right.
+        # Out of scope, or a detail the knowledge base lacks: saying so is right. Both `fallback` and
+        # `partial` say that the knowledge base does not hold what was asked and point to 12345; a
+        # `partial` also says what the bot does know nearby (环球影城门票多少钱 → the homestay shuttle to
+        # the resort, fee not stated), which is no answer to the question. A clarification is a hedge.
         if self.status == "answer":
             return WRONG
-        if it.status == "partial":
-            return RIGHT if self.status in ("partial", "fallback") else HEDGED
-        return RIGHT if self.status == "fallback" else HEDGED
+        return RIGHT if self.status in ("partial", "fallback") else HEDGED
 
 
 def summarise(outcomes: list[Outcome]) -> dict[str, object]:
