@@ -22,7 +22,7 @@ class Thresholds:
 
     answer: float = 0.45
     margin: float = 0.25  # log-odds lead of the best entry over the next one
-    clarify: float = 0.35
+    clarify: float = 0.4
     nearby: float = 0.2
     intent: float = 0.6
 

@@ -14,6 +14,7 @@ from bot.matching.rank import Document, Query, combine, features, sigmoid, simil
 from bot.matching.tokens import add_user_words, pinyin, words
 
 RECALL_LIMIT = 20
+COMMON_WORD_SHARE = 5  # a word in more than one entry in this many is no name
 SHORT_MESSAGE = 6  # characters; a short message after an answer is read as a follow-up first
 _MEANINGFUL = re.compile(r"[\u3400-\u9fffa-z0-9]")
 
@@ -38,7 +39,14 @@ class Matcher:
         self.normalise = Normaliser(kb, max_chars=max_chars)
         self.aspects = AspectDetector(kb.aspects, self.normalise)
         terms = {self.normalise.question(t) for e in kb.entries for t in e.tags}
-        terms |= {self.normalise.apply_synonyms(self.normalise.basic(g[0])) for g in kb.synonyms}
+        # A synonym group's standard word is a name (公租房, 潞河中学附属学校) unless half the knowledge
+        # base asks with it (什么, 怎么): such a word tells no entry from another.
+        texts_of = [" ".join(self.normalise.question(q) for q in e.questions) for e in kb.entries]
+        common = max(2, len(texts_of) // COMMON_WORD_SHARE)
+        for group in kb.synonyms:
+            head = self.normalise.apply_synonyms(self.normalise.basic(group[0]))
+            if sum(head in t for t in texts_of) <= common:
+                terms.add(head)
         self.lexicon = frozenset(t for t in terms if len(t) >= 2)
         add_user_words(self.lexicon)
         self.docs: list[Document] = []

@@ -9,7 +9,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.matching.index import RecallIndex
-from bot.matching.tokens import bigrams, pinyin, words
+from bot.matching.tokens import _IS_CJK, bigrams, pinyin, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +38,35 @@ class Query:
         found = {t for t in lexicon if t in text}
         # A term inside a longer found term is the same mention (森林公园 in 城市绿心森林公园).
         found = {t for t in found if not any(t != o and t in o for o in found)}
-        grams = tuple(("b:" + b, "p:" + pinyin(b), index.token_idf("b:" + b) if index else 1.0)
-                      for b in bigrams(text))
+        grams = tuple(("b:" + b, "p:" + pinyin(b), share * (index.token_idf("b:" + b) if index else 1.0))
+                      for b, share in weighted_bigrams(text))
+        grams += tuple(("u:" + w, "u:" + w, UNIGRAM_SHARE * (index.token_idf("u:" + w) if index else 1.0))
+                       for w in words(text) if len(w) == 1 and "\u3400" <= w <= "\u9fff")
         return cls(text, " ".join(words(text)), pinyin(text), grams, frozenset(found))
+
+
+UNIGRAM_SHARE = 0.5  # a one-character word weighs half as much as a bigram of the same rarity
+CROSS_SHARE = 0.8  # a bigram across the edge of a longer word (学校|会 → 校会), see `weighted_bigrams`
+
+
+def weighted_bigrams(text: str) -> list[tuple[str, float]]:
+    """Bigrams with how much each may say. Those inside a word, and those between two one-character
+    pieces (an unknown word or a typo that jieba cut up: 公组房), count fully. One across the edge of a
+    longer word (学校|会 → 校会) is mostly an accident of adjacency, and an unseen one would weigh as
+    much as the rarest word in coverage: colloquial wordings have many of them."""
+    pieces = [p for p in words(text) if p.strip()]
+    if "".join(pieces) != text.replace(" ", ""):
+        return [(b, 1.0) for b in bigrams(text)]
+    out: list[tuple[str, float]] = []
+    for i, w in enumerate(pieces):
+        if len(w) > 1:
+            out.extend((b, 1.0) for b in bigrams(w))
+        if i + 1 < len(pieces):
+            nxt = pieces[i + 1]
+            pair = w[-1] + nxt[0]
+            if _IS_CJK.match(w[-1]) and _IS_CJK.match(nxt[0]):
+                out.append((pair, 1.0 if len(w) == 1 and len(nxt) == 1 else CROSS_SHARE))
+    return out or [(b, 1.0) for b in bigrams(text)]
 
 
 @dataclass(frozen=True, slots=True)

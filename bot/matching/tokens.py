@@ -15,6 +15,10 @@ from functools import lru_cache
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9.+]+")
 _IS_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
+# A one-character word (费, 桥, 招) says something, but less than a longer word, and many are
+# grammatical (能, 有, 是), which their low rarity in the knowledge base takes care of.
+UNIGRAM_WEIGHT = 0.3
+
 _lock = threading.Lock()
 _tokenizer = None
 _user_words: set[str] = set()
@@ -107,4 +111,6 @@ def index_tokens(text: str) -> list[tuple[str, float]]:
         if len(w) >= 2 and _IS_CJK.match(w):
             out.append(("w:" + w, 1.0))
             out.append(("q:" + pinyin(w), 0.5))
+        elif _IS_CJK.match(w):
+            out.append(("u:" + w, UNIGRAM_WEIGHT))
     return out

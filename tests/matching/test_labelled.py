@@ -32,12 +32,12 @@ def test_confident_wrong_answers_are_rare(figures):
 
 
 def test_out_of_scope_and_missing_details_are_refused(figures):
-    assert figures[1]["out_of_scope_rejected"] >= 0.94
+    assert figures[1]["out_of_scope_rejected"] >= 0.95
     assert figures[1]["aspect_gap_honest"] >= 0.95
 
 
 def test_answerable_and_follow_ups(figures):
-    assert figures[1]["answerable_right"] >= 0.89
+    assert figures[1]["answerable_right"] >= 0.92
     assert figures[1]["follow_ups_right"] >= 0.90
 
 
