@@ -27,6 +27,9 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:timestamp",
 }
 _MAP_TAG = "tag:yaml.org,2002:map"
+# libyaml's parser (when PyYAML has it) composes the knowledge base about ten times faster, with the same
+# positions and the same refusals; the pure-Python one is the fallback.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
@@ -77,11 +80,13 @@ def parse_yaml(data: bytes) -> Located | None:
         line = data[: exc.start].count(b"\n") + 1
         raise YamlProblem(line, 1, "the file is not UTF-8 text; save it with UTF-8 encoding") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or "invalid YAML"
+        if "nesting depth" in what:  # libyaml's own limit (1000 levels)
+            raise YamlProblem(line, col, f"nesting is too deep (more than {MAX_DEPTH} levels)") from None
         raise YamlProblem(line, col, f"YAML syntax error: {what}; check indentation and colons") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, 1, f"YAML error: {exc}") from None

@@ -60,7 +60,10 @@ class RecallIndex:
 
     def search(self, text: str, limit: int) -> list[tuple[int, float]]:
         """Top `limit` documents for a normalised text, best first, with their BM25 scores."""
-        found = [(tok, weight) for tok, weight in set(index_tokens(text)) if tok in self.postings]
+        # One-character words (u:) are for coverage only: their postings are long and bigrams find the
+        # same documents.
+        found = [(tok, weight) for tok, weight in set(index_tokens(text))
+                 if tok in self.postings and not tok.startswith("u:")]
         if not found:
             return []
         # Tokens in a large share of all documents (多少, 什么) add little to the ranking but most of
