@@ -124,24 +124,23 @@ class Matcher:
 
     def _smalltalk(self, n: Normalised, previous: Entry | None) -> Decision | None:
         """Greetings and the like, unless the message also holds a real question."""
-        light = set(self.kb.language.light_chars)
-        last = previous.id if previous else None
-        for phrase in self._phrase_order:
-            if phrase not in n.text:
-                continue
-            rest = n.text.replace(phrase, "", 1)
-            if all(c in light for c in _MEANINGFUL.findall(rest)):  # 太谢谢你了, 好的拜拜
-                return Decision("smalltalk", n, intent_id=self.intent_phrases[phrase], score=1.0)
-            if len(phrase) < 2:
-                # A phrase that normalises to one character (在吗 → 在) is small talk only among other
-                # small talk (在吗在吗): inside a question it is an ordinary character (核酸检测点在哪).
-                inner = self.match(rest, last)
-                if inner.status == "smalltalk":
-                    return replace(inner, normalised=n)
-                continue
-            # 你好，公租房有多少户: the rest as a message of its own, with its aspect words (在哪) intact.
-            inner = self.match(n.phrased.replace(phrase, "", 1) if phrase in n.phrased else rest, last)
-            return replace(inner, normalised=n) if inner.status != "fallback" else None
+        found = [p for p in self._phrase_order if p in n.text]
+        if found:
+            # Small talk only (你好谢谢, 在吗在吗, 太谢谢你了): nothing but phrases and light characters.
+            rest = n.text
+            for phrase in found:  # longest first, so 谢谢你 goes before 谢谢
+                rest = rest.replace(phrase, " ")
+            if all(c in set(self.kb.language.light_chars) for c in _MEANINGFUL.findall(rest)):
+                last = max(found, key=lambda p: (n.text.rindex(p) + len(p), len(p)))
+                return Decision("smalltalk", n, intent_id=self.intent_phrases[last], score=1.0)
+            # 你好，公租房有多少户: the message without its greeting, aspect words (在哪) intact. A phrase that
+            # normalises to one character (在吗 → 在) is an ordinary character inside a question
+            # (核酸检测点在哪). One phrase is removed per step, so this is linear in the message.
+            phrase = next((p for p in found if len(p) >= 2), None)
+            if phrase is not None:
+                inner = self.match(n.phrased.replace(phrase, "", 1) if phrase in n.phrased
+                                   else n.text.replace(phrase, "", 1), previous.id if previous else None)
+                return replace(inner, normalised=n) if inner.status != "fallback" else None
         # Small talk is short; a long message without an intent phrase is a question.
         ranked = self.rank(n.text, kind="intent") if len(n.text) <= SHORT_MESSAGE * 2 else []
         if ranked and ranked[0].score >= self.thresholds.intent:

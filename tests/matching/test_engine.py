@@ -64,6 +64,16 @@ def test_small_talk(matcher, message, intent):
     assert (d.status, d.intent_id) == ("smalltalk", intent)
 
 
+def test_many_small_talk_characters_in_one_message_cost_linear_time(matcher):
+    # 在, 拜, 滚 and 嗨 are each a whole small-talk phrase; reading every way of removing them would take
+    # hours on this message (it did once: 15 characters took 42 s).
+    started = time.perf_counter()
+    d = matcher.match("在拜滚嗨房" * 60)
+    assert time.perf_counter() - started < 30  # a guard against a hang; benchmarks/ measure speed
+    assert d.status == "fallback"
+    assert matcher.match("你好谢谢再见" * 50).intent_id == "goodbye"  # what was said last
+
+
 def test_follow_up_resolves_against_the_previous_entry(matcher):
     d = matcher.match("那廊坊呢？", "cross-province-binhai")
     assert (d.status, d.entry_id, d.follow_up) == ("answer", "regional-langfang", True)
