@@ -38,10 +38,11 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb, max_chars=max_chars)
         self.aspects = AspectDetector(kb.aspects, self.normalise)
+        questions = [tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions)) for e in kb.entries]
         terms = {self.normalise.question(t) for e in kb.entries for t in e.tags}
-        # A synonym group's standard word is a name (公租房, 潞河中学附属学校) unless half the knowledge
-        # base asks with it (什么, 怎么): such a word tells no entry from another.
-        texts_of = [" ".join(self.normalise.question(q) for q in e.questions) for e in kb.entries]
+        # A synonym group's standard word is a name (公租房, 潞河中学附属学校) unless many entries ask
+        # with it (什么, 怎么): such a word tells no entry from another.
+        texts_of = [" ".join(qs) for qs in questions]
         common = max(2, len(texts_of) // COMMON_WORD_SHARE)
         for group in kb.synonyms:
             head = self.normalise.apply_synonyms(self.normalise.basic(group[0]))
@@ -52,8 +53,7 @@ class Matcher:
         self.docs: list[Document] = []
         texts: list[list[str]] = []
         answers: list[str] = []
-        for e in kb.entries:
-            qs = tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions))
+        for e, qs in zip(kb.entries, questions, strict=True):
             tags = [self.normalise.question(t) for t in e.tags]
             self.docs.append(self._document(e.id, "faq", e.topic, qs, frozenset(tags)))
             texts.append([*qs, self.normalise.question(e.title), *tags])
@@ -68,6 +68,7 @@ class Matcher:
             answers.append("")
         self.index = RecallIndex(texts, answers)
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
+        self._light = frozenset(kb.language.light_chars)
 
     @staticmethod
     def _document(key: str, kind: str, topic: str, qs: tuple[str, ...], terms: frozenset[str]) -> Document:
@@ -130,7 +131,7 @@ class Matcher:
             rest = n.text
             for phrase in found:  # longest first, so 谢谢你 goes before 谢谢
                 rest = rest.replace(phrase, " ")
-            if all(c in set(self.kb.language.light_chars) for c in _MEANINGFUL.findall(rest)):
+            if all(c in self._light for c in _MEANINGFUL.findall(rest)):
                 last = max(found, key=lambda p: (n.text.rindex(p) + len(p), len(p)))
                 return Decision("smalltalk", n, intent_id=self.intent_phrases[last], score=1.0)
             # 你好，公租房有多少户: the message without its greeting, aspect words (在哪) intact. A phrase that

@@ -9,7 +9,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.matching.index import RecallIndex
-from bot.matching.tokens import _IS_CJK, bigrams, pinyin, words
+from bot.matching.tokens import bigrams, is_cjk, pinyin, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class Query:
         grams = tuple(("b:" + b, "p:" + pinyin(b), share * (index.token_idf("b:" + b) if index else 1.0))
                       for b, share in weighted_bigrams(text))
         grams += tuple(("u:" + w, "u:" + w, UNIGRAM_SHARE * (index.token_idf("u:" + w) if index else 1.0))
-                       for w in words(text) if len(w) == 1 and "\u3400" <= w <= "\u9fff")
+                       for w in words(text) if len(w) == 1 and is_cjk(w))
         return cls(text, " ".join(words(text)), pinyin(text), grams, frozenset(found))
 
 
@@ -63,9 +63,8 @@ def weighted_bigrams(text: str) -> list[tuple[str, float]]:
             out.extend((b, 1.0) for b in bigrams(w))
         if i + 1 < len(pieces):
             nxt = pieces[i + 1]
-            pair = w[-1] + nxt[0]
-            if _IS_CJK.match(w[-1]) and _IS_CJK.match(nxt[0]):
-                out.append((pair, 1.0 if len(w) == 1 and len(nxt) == 1 else CROSS_SHARE))
+            if is_cjk(w[-1]) and is_cjk(nxt[0]):
+                out.append((w[-1] + nxt[0], 1.0 if len(w) == 1 and len(nxt) == 1 else CROSS_SHARE))
     return out or [(b, 1.0) for b in bigrams(text)]
 
 

@@ -15,8 +15,14 @@ from functools import lru_cache
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9.+]+")
 _IS_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
+
+def is_cjk(text: str) -> bool:
+    """Whether `text` starts with a Chinese character."""
+    return bool(_IS_CJK.match(text))
+
 # A one-character word (费, 桥, 招) says something, but less than a longer word, and many are
-# grammatical (能, 有, 是), which their low rarity in the knowledge base takes care of.
+# grammatical (能, 有, 是), which their low rarity in the knowledge base takes care of. These tokens
+# serve coverage (`rank.coverage`) and count this much towards a document's length; recall skips them.
 UNIGRAM_WEIGHT = 0.3
 
 _lock = threading.Lock()
