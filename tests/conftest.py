@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from bot.knowledge.loader import load_knowledge
 from bot.matching.engine import Matcher
 from tests.auxil.kb import BUNDLED
+from tests.auxil.semantic import bundled_embedder
+
+# Knowledge-base sentence vectors are cached in a directory of this test session (CLI subprocesses
+# inherit it), never in the developer's own cache.
+os.environ.setdefault("CACHE_DIR", tempfile.mkdtemp(prefix="resident-bot-test-cache-"))
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +24,7 @@ def bundled_kb():
 
 @pytest.fixture(scope="session")
 def matcher(bundled_kb):
-    return Matcher(bundled_kb)
+    return Matcher(bundled_kb, embedder=bundled_embedder())
 
 
 # -- conversation replay files become test items: one per conversation, named after it -------------

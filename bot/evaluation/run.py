@@ -14,6 +14,7 @@ from bot.evaluation.metrics import Outcome, summarise
 from bot.knowledge.loader import load_knowledge
 from bot.matching.decision import Decision, Thresholds
 from bot.matching.engine import Matcher
+from bot.semantic.model import embedder_for
 
 TARGETS = {"answerable_right": 0.95, "confident_wrong": 0.02, "out_of_scope_rejected": 0.95,
            "follow_ups_right": 0.90}
@@ -58,7 +59,7 @@ def run_eval(data: Path | None, *, as_json: bool = False, tune: bool = False) ->
     settings = load_settings()
     kb = load_knowledge(settings.knowledge_dir, settings.intents_dir)
     items = load_labelled(data, set(kb.by_id))
-    matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars)
+    matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder_for(settings))
     report: dict[str, object] = {"knowledge_version": kb.version, "thresholds": vars_of(matcher.thresholds)}
     if tune:
         found, figures = search_thresholds(matcher, items)

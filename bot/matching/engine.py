@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.aspects import AspectDetector
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
-from bot.matching.rank import Document, Query, combine, features, sigmoid, similarities
+from bot.matching.rank import Document, Query, combine, features, meaning_credit, sigmoid, similarities
 from bot.matching.tokens import add_user_words, pinyin, words
+
+if TYPE_CHECKING:
+    from bot.semantic.model import Embedder
 
 RECALL_LIMIT = 20
 COMMON_WORD_SHARE = 5  # a word in more than one entry in this many is no name
@@ -33,7 +39,8 @@ class Scored:
 class Matcher:
     """Built once per knowledge base snapshot; immutable afterwards, so threads may share it."""
 
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, max_chars: int = 300):
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, max_chars: int = 300,
+                 embedder: Embedder | None = None):
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb, max_chars=max_chars)
@@ -67,6 +74,13 @@ class Matcher:
             texts.append(list(qs))
             answers.append("")
         self.index = RecallIndex(texts, answers)
+        self.embedder = embedder
+        if embedder is not None:
+            # Sentence vectors of every entry's questions, rows grouped by document; intents have none.
+            faq_docs = [d for d in self.docs if d.kind == "faq"]
+            self._vectors = embedder.vectors([q for d in faq_docs for q in d.questions])
+            bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])
+            self._rows = {i: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(faq_docs))}
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
         self._light = frozenset(kb.language.light_chars)
 
@@ -107,7 +121,7 @@ class Matcher:
         top = hits[0][1]
         docs = [self.docs[i] for i, _ in hits]
         sims = similarities(q, docs)
-        out = []
+        scored = []
         for row, (i, bm25) in enumerate(hits):
             doc = docs[row]
             prior = 0.0
@@ -115,11 +129,41 @@ class Matcher:
                 prior += 1.0
             if doc.key in prior_ids:
                 prior += 0.5
-            f = features(q, doc, i, self.index, bm25, top, sims[row], focus)
-            out.append(Scored(doc, combine(f, prior), i))
-        # Ties (一键呼 alone fits three entries equally) are listed in knowledge base order.
-        out.sort(key=lambda s: (-round(s.logit, 6), s.position))
+            scored.append((features(q, doc, i, self.index, bm25, top, sims[row], focus), prior, i))
+        out = self._order([Scored(self.docs[i], combine(f, prior), i) for f, prior, i in scored])
+        # Words decide when they are clear. Otherwise (a paraphrase such as 公司招不到人 for 招工难) the
+        # sentence model weighs in; not for a follow-up (`said`), whose few words mean little alone.
+        if (self.embedder is not None and kind == "faq" and said is None and not self._clear(out)
+                and self._beyond_names(text, q)):
+            credit = meaning_credit(self._cosines(text, [i for _f, _p, i in scored]))
+            out = self._order([Scored(self.docs[i], combine(replace(f, meaning=float(c)), prior), i)
+                               for (f, prior, i), c in zip(scored, credit, strict=True)])
         return out
+
+    @staticmethod
+    def _order(out: list[Scored]) -> list[Scored]:
+        # Ties (一键呼 alone fits three entries equally) are listed in knowledge base order.
+        return sorted(out, key=lambda s: (-round(s.logit, 6), s.position))
+
+    def _clear(self, ranked: list[Scored]) -> bool:
+        """Would the decision be an answer already? Then the sentence model is not asked (it costs ~10 ms)."""
+        t = self.thresholds
+        return bool(ranked) and ranked[0].score >= t.answer and (
+            len(ranked) < 2 or ranked[0].logit - ranked[1].logit >= t.margin)
+
+    @staticmethod
+    def _beyond_names(text: str, q: Query) -> bool:
+        """Does the message say more than names (一键呼 alone fits three entries: a choice, not a guess)?"""
+        rest = text
+        for term in q.terms:
+            rest = rest.replace(term, "")
+        return len(_MEANINGFUL.findall(rest)) >= 2
+
+    def _cosines(self, text: str, doc_indices: list[int]) -> np.ndarray:
+        """Each document's best cosine between the message and its questions."""
+        assert self.embedder is not None
+        sims = self._vectors @ self.embedder.vector(text)
+        return np.array([sims[slice(*self._rows[i])].max() for i in doc_indices], dtype=np.float32)
 
     # -- steps ----------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from bot.dialogue.context import ContextStore, MemoryContextStore
 from bot.dialogue.engine import Dialogue
 from bot.dialogue.records import FeedbackRecord, InteractionRecord
 from bot.live import LiveKnowledge
+from tests.auxil.semantic import bundled_embedder
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -31,7 +32,7 @@ def shared_live() -> LiveKnowledge:
     """Building the matcher takes a second; tests that do not reload share one."""
     global _LIVE
     if _LIVE is None:
-        _LIVE = LiveKnowledge()
+        _LIVE = LiveKnowledge(embedder=bundled_embedder())
     return _LIVE
 
 

@@ -1,7 +1,8 @@
 """The labelled set of resident questions: accuracy is deterministic, so it is a fair test.
 
-The floors below are today's measured figures (see README), so that a change that makes the bot worse
-fails. Issue targets that are not met yet (answerable right ≥ 95%) are stated in the README, not hidden.
+The floors below are the issue's targets, which today's figures meet (see README), so that a change
+that makes the bot worse fails. The shared `matcher` uses the sentence model, as the installed bot does;
+the bot without it (SEMANTIC_MODEL=off) is held to its own, lower floor.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
 from bot.evaluation.labelled import load_labelled
 from bot.evaluation.metrics import summarise
 from bot.evaluation.run import evaluate
+from bot.matching.engine import Matcher
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout_questions.yaml"
 
@@ -41,8 +43,17 @@ def test_out_of_scope_and_missing_details_are_refused(figures):
 
 
 def test_answerable_and_follow_ups(figures):
-    assert figures[1]["answerable_right"] >= 0.92
+    assert figures[1]["answerable_right"] >= 0.95
     assert figures[1]["follow_ups_right"] >= 0.90
+
+
+def test_words_alone_still_answer_most_and_never_confidently_wrong(bundled_kb):
+    """Without the sentence model (not installed, or SEMANTIC_MODEL=off) the bot keeps working."""
+    items = load_labelled(known_ids=set(bundled_kb.by_id))
+    figures = summarise(evaluate(Matcher(bundled_kb), items))
+    assert figures["answerable_right"] >= 0.92
+    assert figures["confident_wrong"] <= 0.02
+    assert figures["out_of_scope_rejected"] >= 0.95
 
 
 def test_at_least_ten_points_above_the_better_baseline(matcher, figures):
@@ -62,5 +73,5 @@ def test_held_out_questions_do_as_well(matcher):
     figures = summarise(evaluate(matcher, items))
     assert figures["confident_wrong"] <= 0.02
     assert figures["out_of_scope_rejected"] >= 0.95
-    assert figures["answerable_right"] >= 0.90
+    assert figures["answerable_right"] >= 0.95
     assert figures["follow_ups_right"] >= 0.90
