@@ -76,7 +76,8 @@ class Matcher:
         self.index = RecallIndex(texts, answers)
         self.embedder = embedder
         if embedder is not None:
-            # Sentence vectors of every entry's questions, rows grouped by document; intents have none.
+            # Sentence vectors of every entry's questions, rows grouped by document; intents have none
+            # (entries come first in `docs`, so an entry's document index is its place among them).
             faq_docs = [d for d in self.docs if d.kind == "faq"]
             self._vectors = embedder.vectors([q for d in faq_docs for q in d.questions])
             bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])

@@ -8,6 +8,7 @@ alone; a directory path uses any BERT-family model with `config.json`, a tokeniz
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -65,6 +66,9 @@ class Embedder:
         self.cache = EmbeddingCache(cache_dir / f"embeddings-{self.fingerprint}.npz") if cache_dir else None
         self._memo: dict[str, np.ndarray] = self.cache.load() if self.cache else {}
         self._lock = threading.Lock()
+        # A message is ranked more than once (as small talk and as a question): encode it once. In memory
+        # only, for the few most recent messages.
+        self._recent = functools.lru_cache(maxsize=64)(lambda text: self.encoder.encode([text])[0])
 
     def vectors(self, texts: list[str]) -> np.ndarray:
         """One unit vector per knowledge-base text; unknown ones are encoded together and cached on disk."""
@@ -82,9 +86,7 @@ class Embedder:
     def vector(self, text: str) -> np.ndarray:
         """One message: not written to disk (residents' messages stay out of the cache)."""
         known = self._memo.get(text)
-        if known is not None:
-            return known
-        return self.encoder.encode([text])[0]
+        return known if known is not None else self._recent(text)
 
 
 def _fingerprint(model_dir: Path) -> str:
