@@ -13,7 +13,16 @@ from bot.matching.aspects import AspectDetector
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
-from bot.matching.rank import Document, Query, combine, features, meaning_credit, sigmoid, similarities
+from bot.matching.rank import (
+    Document,
+    Query,
+    combine,
+    detail_agreement,
+    features,
+    meaning_credit,
+    sigmoid,
+    similarities,
+)
 from bot.matching.tokens import add_user_words, pinyin, words
 
 if TYPE_CHECKING:
@@ -80,6 +89,8 @@ class Matcher:
             # (entries come first in `docs`, so an entry's document index is its place among them).
             faq_docs = [d for d in self.docs if d.kind == "faq"]
             self._vectors = embedder.vectors([q for d in faq_docs for q in d.questions])
+            # The same questions without their names (厂通路开工日期 → 开工日期): what each one asks about.
+            self._detail_vectors = embedder.vectors([self._detail(q) or q for d in faq_docs for q in d.questions])
             bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])
             self._rows = {i: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(faq_docs))}
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
@@ -133,10 +144,14 @@ class Matcher:
             scored.append((features(q, doc, i, self.index, bm25, top, sims[row], focus), prior, i))
         out = self._order([Scored(self.docs[i], combine(f, prior), i) for f, prior, i in scored])
         # Words decide when they are clear. Otherwise (a paraphrase such as 公司招不到人 for 招工难) the
-        # sentence model weighs in; not for a follow-up (`said`), whose few words mean little alone.
+        # sentence model weighs in; not for a follow-up (`said`), whose few words mean little alone. It
+        # compares whole messages, then the details without the names, because to it one road's 开工 and
+        # 通车 questions look alike: an entry earns credit only when the detail asked agrees too.
         if (self.embedder is not None and kind == "faq" and said is None and not self._clear(out)
                 and self._beyond_names(text, q)):
-            credit = meaning_credit(self._cosines(text, [i for _f, _p, i in scored]))
+            indices = [i for _f, _p, i in scored]
+            credit = meaning_credit(self._cosines(text, indices))
+            credit *= detail_agreement(self._cosines(self._detail(text), indices, self._detail_vectors))
             out = self._order([Scored(self.docs[i], combine(replace(f, meaning=float(c)), prior), i)
                                for (f, prior, i), c in zip(scored, credit, strict=True)])
         return out
@@ -160,10 +175,17 @@ class Matcher:
             rest = rest.replace(term, "")
         return len(_MEANINGFUL.findall(rest)) >= 2
 
-    def _cosines(self, text: str, doc_indices: list[int]) -> np.ndarray:
+    def _detail(self, text: str) -> str:
+        """The text without the knowledge base's names: the detail asked about a subject."""
+        rest = text
+        for term in sorted(Query.of(text, self.lexicon).terms, key=len, reverse=True):
+            rest = rest.replace(term, "")
+        return rest
+
+    def _cosines(self, text: str, doc_indices: list[int], vectors: np.ndarray | None = None) -> np.ndarray:
         """Each document's best cosine between the message and its questions."""
         assert self.embedder is not None
-        sims = self._vectors @ self.embedder.vector(text)
+        sims = (self._vectors if vectors is None else vectors) @ self.embedder.vector(text)
         return np.array([sims[slice(*self._rows[i])].max() for i in doc_indices], dtype=np.float32)
 
     # -- steps ----------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ def words_only(bundled_kb):
 
 
 @pytest.mark.parametrize(("message", "entry"), [
-    ("厂里缺工人商务区能帮着招吗", "cbd-enterprise-service"),
+    ("公司找不到员工商务区管不管", "cbd-enterprise-service"),
+    ("运河上新修的桥叫什么", "qianhe-xielu-bridge"),
     ("商务区的餐馆可以把桌子摆到街上吗", "cbd-outdoor-dining"),
     ("娃放学没人接能在学校留一会儿吗", "luhe-late-care-who"),
 ])
@@ -43,7 +44,22 @@ def test_out_of_scope_stays_refused(matcher, message):
 
 
 def test_credit_needs_a_clear_lead():
-    credit = meaning_credit(np.array([0.93, 0.925, 0.80]))
+    credit = meaning_credit(np.array([0.93, 0.928, 0.80]))
     assert credit[0] < 0.2 and credit[1] == 0.0  # two near-equal candidates: the model does not decide
     credit = meaning_credit(np.array([0.93, 0.85, 0.80]))
     assert credit[0] > 0.8 and credit[1] == 0.0
+
+
+def test_a_sibling_that_differs_in_the_detail_earns_nothing():
+    from bot.matching.rank import detail_agreement
+
+    assert list(detail_agreement(np.array([0.65, 0.75, 0.9]))) == pytest.approx([0.0, 0.5, 1.0])
+
+
+def test_without_its_entry_a_question_about_a_detail_is_not_answered_by_the_sibling(bundled_kb, matcher):
+    """厂通路开工日期 with the 开工 entry removed: the 通车 entry shares the road, not the detail."""
+    from dataclasses import replace
+
+    thinner = replace(bundled_kb, entries=tuple(e for e in bundled_kb.entries if e.id != "changtong-road-start"))
+    without = Matcher(thinner, embedder=matcher.embedder)
+    assert without.match("厂通路开工日期").status != "answer"
