@@ -58,7 +58,7 @@ def test_metrics_and_healthz(tmp_path):
         health = client.get("/healthz").json()
         metrics = client.get("/metrics").text
     assert health == {"status": "ok", "knowledge_version": app.live.snapshot.version,
-                      "git_commit": app.live.snapshot.kb.git_commit, "database": True}
+                      "git_commit": app.live.snapshot.kb.git_commit, "database": True, "sentence_model": True}
     assert re.search(r'resident_bot_messages_total\{channel="api",status="answer"\} [1-9]', metrics)
     assert "resident_bot_message_seconds_bucket" in metrics and "resident_bot_reloads_total" in metrics
     assert "resident_bot_storage_errors_total" in metrics and "resident_bot_rate_limited_total" in metrics
