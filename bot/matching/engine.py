@@ -159,12 +159,14 @@ class Matcher:
         # sentence model weighs in; not for a follow-up (`said`), whose few words mean little alone. It
         # compares whole messages, then the details without the names, because to it one road's 开工 and
         # 通车 questions look alike: an entry earns credit only when the detail asked agrees too.
-        if (self.embedder is not None and kind == "faq" and said is None and not self._clear(out)
+        embedder = self.embedder  # read once: another thread may switch it off (below)
+        if (embedder is not None and kind == "faq" and said is None and not self._clear(out)
                 and self._beyond_names(text, q)):
             indices = [i for _f, _p, i in scored]
             try:
-                credit = meaning_credit(self._cosines(text, indices))
-                credit *= detail_agreement(self._cosines(self._detail(text), indices, self._detail_vectors))
+                credit = meaning_credit(self._cosines(embedder, text, indices, self._vectors))
+                credit *= detail_agreement(self._cosines(embedder, self._detail(text), indices,
+                                                         self._detail_vectors))
             except CheckpointError as exc:  # vectors were cached, the model file broke since: words decide
                 log.error("sentence model unusable, matching by words only: %s", exc)
                 self.embedder = None  # one reference assignment, as a reload swaps a snapshot; logged once
@@ -199,10 +201,9 @@ class Matcher:
             rest = rest.replace(term, "")
         return rest
 
-    def _cosines(self, text: str, doc_indices: list[int], vectors: np.ndarray | None = None) -> np.ndarray:
-        """Each document's best cosine between the message and its questions."""
-        assert self.embedder is not None
-        sims = (self._vectors if vectors is None else vectors) @ self.embedder.vector(text)
+    def _cosines(self, embedder: Embedder, text: str, doc_indices: list[int], vectors: np.ndarray) -> np.ndarray:
+        """Each document's best cosine between `text` and its rows of `vectors` (its questions)."""
+        sims = vectors @ embedder.vector(text)
         return np.array([sims[slice(*self._rows[i])].max() for i in doc_indices], dtype=np.float32)
 
     # -- steps ----------------------------------------------------------------------------------
