@@ -18,6 +18,7 @@ from bot.evaluation.run import evaluate
 from bot.matching.engine import Matcher
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout_questions.yaml"
+HOLDOUT2 = Path(__file__).resolve().parents[1] / "data" / "holdout2_questions.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +66,20 @@ def test_at_least_ten_points_above_the_better_baseline(matcher, figures):
         assert ours["confident_wrong"] <= theirs["confident_wrong"]
 
 
+def test_second_hold_out_set_as_first_measured(matcher):
+    """Written after every constant of the sentence model was chosen and measured once (README): lower
+    than the tuned sets on answerable questions, which is the honest estimate. Floors at that figure."""
+    items = load_labelled(HOLDOUT2, known_ids=set(matcher.kb.by_id))
+    figures = summarise(evaluate(matcher, items))
+    assert figures["answerable_right"] >= 0.92
+    assert figures["confident_wrong"] <= 0.02
+    assert figures["out_of_scope_rejected"] >= 0.95
+    assert figures["follow_ups_right"] >= 0.90
+
+
 def test_held_out_questions_do_as_well(matcher):
-    """The hold-out set was written after the weights and thresholds were chosen and was never tuned on:
-    figures close to the labelled set's mean the tuning generalises rather than memorises."""
+    """The hold-out set was written after the word-matching weights and thresholds were chosen; its
+    figures were seen while the sentence model's constants were chosen (README)."""
     items = load_labelled(HOLDOUT, known_ids=set(matcher.kb.by_id))
     assert len(items) >= 90
     figures = summarise(evaluate(matcher, items))
