@@ -16,11 +16,13 @@ from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     Document,
+    Features,
     Query,
     combine,
     detail_agreement,
     features,
     meaning_credit,
+    names_in,
     sigmoid,
     similarities,
 )
@@ -102,9 +104,11 @@ class Matcher:
         # Sentence vectors of every entry's questions, rows grouped by document; intents have none
         # (entries come first in `docs`, so an entry's document index is its place among them).
         faq_docs = [d for d in self.docs if d.kind == "faq"]
-        self._vectors = embedder.vectors([q for d in faq_docs for q in d.questions])
+        questions = [q for d in faq_docs for q in d.questions]
         # The same questions without their names (厂通路开工日期 → 开工日期): what each one asks about.
-        self._detail_vectors = embedder.vectors([self._detail(q) or q for d in faq_docs for q in d.questions])
+        # One call, so a first start encodes and writes the cache once.
+        both = embedder.vectors(questions + [self._detail(q) or q for q in questions])
+        self._vectors, self._detail_vectors = both[:len(questions)], both[len(questions):]
         bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])
         self._rows = {i: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(faq_docs))}
 
@@ -159,21 +163,27 @@ class Matcher:
         # sentence model weighs in; not for a follow-up (`said`), whose few words mean little alone. It
         # compares whole messages, then the details without the names, because to it one road's 开工 and
         # 通车 questions look alike: an entry earns credit only when the detail asked agrees too.
-        embedder = self.embedder  # read once: another thread may switch it off (below)
-        if (embedder is not None and kind == "faq" and said is None and not self._clear(out)
-                and self._beyond_names(text, q)):
-            indices = [i for _f, _p, i in scored]
-            try:
-                credit = meaning_credit(self._cosines(embedder, text, indices, self._vectors))
-                credit *= detail_agreement(self._cosines(embedder, self._detail(text), indices,
-                                                         self._detail_vectors))
-            except CheckpointError as exc:  # vectors were cached, the model file broke since: words decide
-                log.error("sentence model unusable, matching by words only: %s", exc)
-                self.embedder = None  # one reference assignment, as a reload swaps a snapshot; logged once
-                return out
-            out = self._order([Scored(self.docs[i], combine(replace(f, meaning=float(c)), prior), i)
-                               for (f, prior, i), c in zip(scored, credit, strict=True)])
+        embedder = self.embedder  # read once: another thread may switch it off (`_with_meaning`)
+        if embedder is not None and kind == "faq" and said is None and not self._clear(out):
+            return self._with_meaning(embedder, text, q, scored, out)
         return out
+
+    def _with_meaning(self, embedder: Embedder, text: str, q: Query, scored: list[tuple[Features, float, int]],
+                      ranked: list[Scored]) -> list[Scored]:
+        """`ranked` again, with the sentence model's credit (see `rank`)."""
+        detail = self._detail(text, q.terms)
+        if len(_MEANINGFUL.findall(detail)) < 2:
+            return ranked  # only names (一键呼 fits three entries): a choice, not a guess
+        indices = [i for _f, _p, i in scored]
+        try:
+            credit = meaning_credit(self._cosines(embedder, text, indices, self._vectors))
+            credit *= detail_agreement(self._cosines(embedder, detail, indices, self._detail_vectors))
+        except CheckpointError as exc:  # vectors were cached, the model file broke since: words decide
+            log.error("sentence model unusable, matching by words only: %s", exc)
+            self.embedder = None  # one reference assignment, as a reload swaps a snapshot; logged once
+            return ranked
+        return self._order([Scored(self.docs[i], combine(replace(f, meaning=float(c)), prior), i)
+                            for (f, prior, i), c in zip(scored, credit, strict=True)])
 
     @staticmethod
     def _order(out: list[Scored]) -> list[Scored]:
@@ -181,23 +191,18 @@ class Matcher:
         return sorted(out, key=lambda s: (-round(s.logit, 6), s.position))
 
     def _clear(self, ranked: list[Scored]) -> bool:
-        """Would the decision be an answer already? Then the sentence model is not asked (it costs ~10 ms)."""
-        t = self.thresholds
-        return bool(ranked) and ranked[0].score >= t.answer and (
-            len(ranked) < 2 or ranked[0].logit - ranked[1].logit >= t.margin)
+        """Is the best candidate above the answer threshold and clearly ahead of the next? Then it is
+        answered (`_decide`), and the sentence model is not asked (it costs ~10 ms)."""
+        if not ranked:
+            return False
+        # "Clearly ahead" is measured in log-odds: near certainty, probabilities bunch up below 1.
+        lead = ranked[0].logit - ranked[1].logit if len(ranked) > 1 else float("inf")
+        return ranked[0].score >= self.thresholds.answer and lead >= self.thresholds.margin
 
-    @staticmethod
-    def _beyond_names(text: str, q: Query) -> bool:
-        """Does the message say more than names (一键呼 alone fits three entries: a choice, not a guess)?"""
-        rest = text
-        for term in q.terms:
-            rest = rest.replace(term, "")
-        return len(_MEANINGFUL.findall(rest)) >= 2
-
-    def _detail(self, text: str) -> str:
+    def _detail(self, text: str, names: frozenset[str] | None = None) -> str:
         """The text without the knowledge base's names: the detail asked about a subject."""
         rest = text
-        for term in sorted(Query.of(text, self.lexicon).terms, key=len, reverse=True):
+        for term in sorted(names_in(text, self.lexicon) if names is None else names, key=len, reverse=True):
             rest = rest.replace(term, "")
         return rest
 
@@ -262,9 +267,7 @@ class Matcher:
             return Decision("fallback", n, score=best, candidates=candidates, nearby=nearby,
                             reason="unknown", follow_up=follow_up)
         best = ranked[0]
-        # "Clearly ahead" is measured in log-odds: near certainty, probabilities bunch up below 1.
-        lead = best.logit - ranked[1].logit if len(ranked) > 1 else float("inf")
-        if best.score >= t.answer and lead >= t.margin:
+        if self._clear(ranked):
             return Decision("answer", n, entry_id=best.doc.key, score=best.score, candidates=candidates,
                             follow_up=follow_up)
         close = [s for s in ranked[:3] if s.score >= t.clarify and best.logit - s.logit < 2 * t.margin]
@@ -283,7 +286,7 @@ class Matcher:
             return False
         # A short message naming something the previous entry is not about starts a new topic.
         own = {self.normalise.question(t) for t in previous.tags}
-        return Query.of(core, self.lexicon).terms <= own
+        return names_in(core, self.lexicon) <= own
 
     def _follow_up(self, n: Normalised, core: str, previous: Entry) -> Decision:
         """Read an elliptical message (那廊坊呢？) against the previous entry's topic."""
@@ -294,7 +297,7 @@ class Matcher:
         context = "".join(self._topic_terms(previous))
         ranked = self.rank(core + context, prior_topic=previous.topic, prior_ids=frozenset(previous.follow_ups),
                            said=core)
-        q_terms = Query.of(core, self.lexicon).terms
+        q_terms = names_in(core, self.lexicon)
         # A name in the message must be in the answer's entry, however strong the context.
         if q_terms:
             ranked = [s for s in ranked if all(t in s.doc.terms or any(t in x for x in s.doc.questions)

@@ -35,14 +35,18 @@ class Query:
 
     @classmethod
     def of(cls, text: str, lexicon: frozenset[str], index: RecallIndex | None = None) -> Query:
-        found = {t for t in lexicon if t in text}
-        # A term inside a longer found term is the same mention (森林公园 in 城市绿心森林公园).
-        found = {t for t in found if not any(t != o and t in o for o in found)}
         grams = tuple(("b:" + b, "p:" + pinyin(b), share * (index.token_idf("b:" + b) if index else 1.0))
                       for b, share in weighted_bigrams(text))
         grams += tuple(("u:" + w, "u:" + w, UNIGRAM_SHARE * (index.token_idf("u:" + w) if index else 1.0))
                        for w in words(text) if len(w) == 1 and is_cjk(w))
-        return cls(text, " ".join(words(text)), pinyin(text), grams, frozenset(found))
+        return cls(text, " ".join(words(text)), pinyin(text), grams, names_in(text, lexicon))
+
+
+def names_in(text: str, lexicon: frozenset[str]) -> frozenset[str]:
+    """The knowledge base's names (key terms) mentioned in `text`."""
+    found = {t for t in lexicon if t in text}
+    # A term inside a longer found term is the same mention (森林公园 in 城市绿心森林公园).
+    return frozenset(t for t in found if not any(t != o and t in o for o in found))
 
 
 UNIGRAM_SHARE = 0.5  # a one-character word weighs half as much as a bigram of the same rarity
