@@ -32,7 +32,7 @@ from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
 from bot.evaluation.labelled import load_labelled
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.schema import KnowledgeBase
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 from bot.semantic.model import embedder_for
 
 

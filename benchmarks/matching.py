@@ -30,7 +30,7 @@ from bot.config import load_settings
 from bot.evaluation.labelled import load_labelled
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.schema import KnowledgeBase
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 from bot.semantic.model import INSTALL_HINT, embedder_for
 
 

@@ -54,7 +54,7 @@ def run_check(directory: Path | None = None, *, self_check: bool = True,
     if kb is not None:
         problems = problems + lint(kb, today)
         if self_check:
-            from bot.matching.engine import Matcher
+            from bot.matching.matcher import Matcher
             from bot.matching.selfcheck import self_check as consistency
 
             problems += consistency(Matcher(kb))

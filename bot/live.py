@@ -12,7 +12,7 @@ from bot.knowledge.loader import check_knowledge
 from bot.knowledge.problems import KnowledgeError, Problem
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.decision import Thresholds
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 
 if TYPE_CHECKING:
     from bot.semantic.model import Embedder

@@ -8,7 +8,7 @@ import tempfile
 import pytest
 
 from bot.knowledge.loader import load_knowledge
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 from tests.auxil.kb import BUNDLED
 from tests.auxil.semantic import bundled_embedder
 

@@ -13,7 +13,7 @@ from bot.evaluation.labelled import Labelled
 from bot.evaluation.run import decide
 from bot.live import LiveKnowledge
 from bot.matching.decision import Decision
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 from bot.replay.runner import run_files
 
 

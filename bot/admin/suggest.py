@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import yaml
 from rapidfuzz import fuzz
 
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 from bot.storage.repository import Repository
 
 SAME_QUESTION = 80  # rapidfuzz ratio above which two unanswered questions are one group

@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot.dialogue.builder import ReplyBuilder, in_script
 from bot.dialogue.context import ContextStore, ConversationContext
 from bot.dialogue.records import FeedbackRecord, InteractionRecord, Recorder, hash_user_id
-from bot.dialogue.replies import ReplyBuilder, in_script
 from bot.dialogue.reply import Reply
 from bot.live import LiveKnowledge, Snapshot
 from bot.matching.decision import Decision

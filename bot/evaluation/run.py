@@ -13,7 +13,7 @@ from bot.evaluation.labelled import Labelled, load_labelled
 from bot.evaluation.metrics import Outcome, summarise
 from bot.knowledge.loader import load_knowledge
 from bot.matching.decision import Decision, Thresholds
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 from bot.semantic.model import embedder_for
 
 TARGETS = {"answerable_right": 0.95, "confident_wrong": 0.02, "out_of_scope_rejected": 0.95,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.knowledge.problems import Problem
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 
 
 def self_check(matcher: Matcher) -> list[Problem]:

@@ -15,7 +15,7 @@ from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
 from bot.evaluation.labelled import load_labelled
 from bot.evaluation.metrics import summarise
 from bot.evaluation.run import evaluate
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "holdout_questions.yaml"
 HOLDOUT2 = Path(__file__).resolve().parents[1] / "data" / "holdout2_questions.yaml"

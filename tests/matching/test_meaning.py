@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.matching.engine import Matcher
+from bot.matching.matcher import Matcher
 from bot.matching.rank import meaning_credit
 
 

@@ -97,7 +97,7 @@ def _broken_copy(tmp_path):
 
 
 def test_a_broken_model_file_leaves_the_bot_answering_by_words(bundled_kb, tmp_path, caplog):
-    from bot.matching.engine import Matcher
+    from bot.matching.matcher import Matcher
     from bot.semantic.model import Embedder
 
     broken = Embedder(_broken_copy(tmp_path), None)

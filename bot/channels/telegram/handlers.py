@@ -1,7 +1,4 @@
-"""Telegram: updates in, Dialogue calls, Replies out as HTML with buttons. Thin on purpose.
-
-Polling (`resident-bot telegram`) and webhook (`resident-bot serve`) share this Application.
-"""
+"""Telegram handlers: updates in, Dialogue calls, Replies out as HTML with buttons. Thin on purpose."""
 
 from __future__ import annotations
 
@@ -11,23 +8,14 @@ import datetime as dt
 import html
 import logging
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
 
 from bot.app import App
-from bot.channels.buttons import Button, decode
-from bot.channels.html_render import Rendered, label, render
+from bot.channels.telegram.buttons import Button, decode
+from bot.channels.telegram.rendering import Rendered, label, render
 from bot.dialogue.records import hash_user_id
 from bot.dialogue.reply import Reply
 from bot.observability import RATE_LIMITED
@@ -35,11 +23,6 @@ from bot.ratelimit import RateLimiter, make_rate_limiter
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    BotCommand("start", "开始使用，看看可以问什么"),
-    BotCommand("help", "我能回答什么、怎么问"),
-    BotCommand("topics", "按话题浏览问题"),
-]
 EXAMPLES = ["luhe-late-care-end-time", "changtong-road-opening", "regional-langfang", "xiji-homestay-shuttle"]
 
 
@@ -282,68 +265,3 @@ async def remove_feedback_buttons(message: Message | None) -> None:
             if not any((b.callback_data or "").startswith(("f+:", "f-:")) for b in row)]
     with contextlib.suppress(BadRequest):  # already edited (a double press): nothing to do
         await message.edit_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
-
-
-def build_application(app: App, *, updater: bool = True, limiter: RateLimiter | None = None) -> Application:
-    """The python-telegram-bot Application with every handler; the token never reaches the logs."""
-    settings = app.settings
-    token = settings.telegram_bot_token.get_secret_value()
-    if not token:
-        raise MissingToken("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the environment or .env")
-    install_token_filter(token)
-    channel = TelegramChannel(app, limiter)
-
-    async def post_init(application: Application) -> None:
-        try:
-            await application.bot.set_my_commands(COMMANDS)
-        except TelegramError as exc:  # not worth failing start-up for
-            log.warning("could not register commands: %s", type(exc).__name__)
-
-    builder = (ApplicationBuilder().token(token).base_url(settings.telegram_api_base_url)
-               .post_init(post_init).concurrent_updates(8)
-               .read_timeout(settings.telegram_timeout).write_timeout(settings.telegram_timeout)
-               .connect_timeout(settings.telegram_timeout))
-    if settings.telegram_max_rate:
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
-    if not updater:
-        builder = builder.updater(None)
-    application = builder.build()
-    application.bot_data["channel"] = channel
-    commands = {"start": channel.on_start, "help": channel.on_help, "topics": channel.on_topics,
-                "reload": channel.on_reload, "stats": channel.on_stats, "unanswered": channel.on_unanswered}
-    for name, handler in commands.items():
-        application.add_handler(CommandHandler(name, channel.once(handler)))
-    application.add_handler(MessageHandler(filters.COMMAND, channel.once(channel.on_unknown)))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, channel.on_text))
-    application.add_handler(CallbackQueryHandler(channel.on_button))
-    application.add_error_handler(channel.on_error)
-    return application
-
-
-class MissingToken(Exception):
-    pass
-
-
-class _RedactToken(logging.Filter):
-    def __init__(self, token: str):
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.token and self.token in record.getMessage():
-            record.msg = record.getMessage().replace(self.token, "<token>")
-            record.args = ()
-        return True
-
-
-def install_token_filter(token: str) -> None:
-    """httpx logs request URLs, which carry the token, and python-telegram-bot logs whole updates (with
-    residents' ids) at DEBUG: keep both above that, and redact the token wherever it might still appear."""
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for name in ("telegram", "telegram.ext"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    redact = _RedactToken(token)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
-    logging.getLogger().addFilter(redact)

@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from bot.channels.buttons import MAX_BYTES, Button, decode
-from bot.channels.html_render import render, split_paragraphs
+from bot.channels.telegram.buttons import MAX_BYTES, Button, decode
+from bot.channels.telegram.rendering import render, split_paragraphs
 from bot.dialogue.reply import Option, Reply, ReplyPart
 from tests.auxil.kb import ROOT
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from bot.channels.buttons import Button
+from bot.channels.telegram.buttons import Button
 from bot.dialogue.reply import Reply
 
 MAX_MESSAGE = 4096

@@ -1,0 +1,46 @@
+"""`resident-bot` command line: parse, call, print. Behaviour lives in the modules it calls.
+
+One module per command group; each has `register(subparsers)` adding its commands in the order `--help`
+lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.cli import config, db, evaluate, kb, replay, report, run
+from bot.cli.common import parse_age
+from bot.config import SettingsError
+
+__all__ = ["build_parser", "main", "parse_age"]
+
+GROUPS = (config, run, kb, evaluate, db, replay, report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"resident-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="resident-bot", description="城市副中心便民问答机器人 resident-bot")
+    sub = p.add_subparsers(metavar="COMMAND")
+    for group in GROUPS:
+        group.register(sub)
+    return p

@@ -1,0 +1,42 @@
+"""`resident-bot db ...`: schema upgrades and the retention purge."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from bot.cli.common import parse_age
+from bot.config import load_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    db = sub.add_parser("db", help="database schema and retention").add_subparsers(metavar="ACTION")
+    d = db.add_parser("upgrade", help="create or migrate the schema to the newest version")
+    d.set_defaults(func=cmd_db_upgrade)
+    d = db.add_parser("purge", help="delete records older than a retention period")
+    d.add_argument("--older-than", default=None, help="age such as 180d (default: RETENTION_DAYS)")
+    d.set_defaults(func=cmd_db_purge)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.storage import schema
+    from bot.storage.repository import make_engine
+
+    settings = load_settings()
+    engine = make_engine(settings.effective_database_url)
+    before, after = schema.upgrade(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    print(f"database {where}: schema {before or 'empty'} → {after}" if before != after
+          else f"database {where}: schema already at {after}")
+    return 0
+
+
+def cmd_db_purge(args: argparse.Namespace) -> int:
+    from bot.app import open_repository
+
+    settings = load_settings()
+    age = parse_age(args.older_than) if args.older_than else dt.timedelta(days=settings.retention_days)
+    repo = open_repository(settings, upgrade_sqlite=False)
+    counts = repo.purge(dt.datetime.now(dt.UTC) - age)
+    print("deleted " + ", ".join(f"{n} {table}" for table, n in counts.items()) + f" older than {age.days} days")
+    return 0

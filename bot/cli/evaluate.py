@@ -1,0 +1,20 @@
+"""`resident-bot eval`: accuracy on a labelled question set, beside two baselines."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("eval", help="accuracy on the labelled question set, beside two baselines")
+    e.add_argument("--data", type=Path, help="labelled set (default: tests/data/labelled_questions.yaml)")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--tune", action="store_true", help="search thresholds on the labelled set")
+    e.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation.run import run_eval
+
+    return run_eval(args.data, as_json=args.json, tune=args.tune)
