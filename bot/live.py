@@ -31,25 +31,32 @@ class Snapshot:
 
 
 def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresholds: Thresholds,
-                   max_chars: int = 300, embedder: Embedder | None = None) -> tuple[Snapshot | None, list[Problem]]:
+                   max_chars: int = 300, embedder: Embedder | None = None,
+                   background: bool = False) -> tuple[Snapshot | None, list[Problem]]:
     kb, problems = check_knowledge(knowledge_dir, intents_dir)
     if kb is None:
         return None, problems
-    return Snapshot(kb, Matcher(kb, thresholds, max_chars=max_chars, embedder=embedder)), problems
+    matcher = Matcher(kb, thresholds, max_chars=max_chars, embedder=embedder, background=background)
+    return Snapshot(kb, matcher), problems
 
 
 class LiveKnowledge:
     """Readers take `snapshot` once per message; a reload builds beside it and swaps the reference."""
 
     def __init__(self, knowledge_dir: Path | None = None, intents_dir: Path | None = None,
-                 thresholds: Thresholds | None = None, max_chars: int = 300, embedder: Embedder | None = None):
+                 thresholds: Thresholds | None = None, max_chars: int = 300, embedder: Embedder | None = None,
+                 background: bool = False):
+        """`background`: sentence vectors not cached yet are computed while the bot answers by words (a
+        serving bot); a tool that compares answers (`kb impact`) waits for them."""
         self.knowledge_dir = knowledge_dir
         self.embedder = embedder
+        self.background = background
         self.intents_dir = intents_dir
         self.thresholds = thresholds or Thresholds()
         self.max_chars = max_chars
         self._reload_lock = threading.Lock()
-        snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars, embedder)
+        snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars, embedder,
+                                            background)
         if snapshot is None:
             raise KnowledgeError(problems)
         self.snapshot: Snapshot = snapshot
@@ -58,7 +65,7 @@ class LiveKnowledge:
         """Build a new snapshot; swap it in only when it has no errors. Returns (swapped, problems)."""
         with self._reload_lock:
             snapshot, problems = build_snapshot(self.knowledge_dir, self.intents_dir, self.thresholds,
-                                                self.max_chars, self.embedder)
+                                                self.max_chars, self.embedder, self.background)
             from bot.observability import RELOADS
 
             RELOADS.labels("failed" if snapshot is None else "ok").inc()

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pytest
 
 from bot.knowledge.loader import load_knowledge
 from bot.matching.matcher import Matcher
 from tests.auxil.kb import BUNDLED
-from tests.auxil.semantic import bundled_embedder
+from tests.auxil.semantic import TEST_CACHE, bundled_embedder
 
-# Knowledge-base sentence vectors are cached in a directory of this test session (CLI subprocesses
-# inherit it), never in the developer's own cache.
-os.environ.setdefault("CACHE_DIR", tempfile.mkdtemp(prefix="resident-bot-test-cache-"))
+# Knowledge-base sentence vectors are cached in the checkout (CLI subprocesses inherit it), shared by every
+# test session of it, never in the developer's own cache.
+os.environ.setdefault("CACHE_DIR", str(TEST_CACHE))
+
+
+def pytest_sessionstart(session):
+    """Encode the bundled knowledge base before any test, so that a serving bot built by a test (which
+    answers by words until its vectors are ready) starts with them: a no-op once the checkout has them."""
+    Matcher(load_knowledge(BUNDLED), embedder=bundled_embedder())
 
 
 @pytest.fixture(scope="session")

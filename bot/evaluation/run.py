@@ -61,8 +61,8 @@ def run_eval(data: Path | None, *, as_json: bool = False, tune: bool = False) ->
     items = load_labelled(data, set(kb.by_id))
     matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder_for(settings))
     report: dict[str, object] = {"knowledge_version": kb.version, "thresholds": vars_of(matcher.thresholds),
-                                 "sentence_model": str(matcher.embedder.encoder.model_dir) if matcher.embedder
-                                 else "off"}
+                                 "sentence_model": f"{matcher.embedder.name} ({matcher.embedder.choice.title})"
+                                 if matcher.embedder else "off"}
     if tune:
         found, figures = search_thresholds(matcher, items)
         report["tuned_thresholds"] = vars_of(found)

