@@ -38,7 +38,7 @@ class Settings(BaseSettings):
                                  description="Lead in log-odds over the next entry needed to answer")
     clarify_threshold: float = Field(_DEFAULTS.clarify, ge=0, le=1, description="Score needed to offer a choice")
     nearby_threshold: float = Field(_DEFAULTS.nearby, ge=0, le=1, description="Score to suggest on fallback")
-    semantic_model: str = Field("auto", description="Sentence model for paraphrases: auto (use-multilingual if "
+    semantic_model: str = Field("auto", description="Sentence model for paraphrases: auto (e5-small if "
                                 "installed), off, use-multilingual, e5-small, m3e-small, or a BERT model directory")
     semantic_model_sha256: str = Field("", pattern="^([0-9a-fA-F]{64})?$",
                                        description="sha256 of a model directory's weights file, checked at load")

@@ -1,7 +1,7 @@
 """Which sentence model to use, and one shared `Embedder` per model per process.
 
-`SEMANTIC_MODEL` is `auto` (the default: `DEFAULT_MODEL` when its package is installed, words only
-otherwise), `off` (words only), a name from `bot/semantic/catalogue.py` (`use-multilingual`, `e5-small`,
+`SEMANTIC_MODEL` is `auto` (the default: `DEFAULT_MODEL`, e5-small, when its package is installed, which
+it is on Linux x86_64; words only otherwise), `off` (words only), a name from `bot/semantic/catalogue.py` (`use-multilingual`, `e5-small`,
 `m3e-small`), or a directory holding a BERT-family model of the operator's own (`SEMANTIC_MODEL_SHA256`
 pins its weights file). m3e-small is never chosen by `auto`: its licence allows research use only, so an
 operator must name it, and its terms are logged whenever it is used.
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 progress_log = logging.getLogger("bot.semantic.progress")
 progress_log.setLevel(logging.INFO)
 
-DEFAULT_MODEL = CATALOGUE["use-multilingual"]
+DEFAULT_MODEL = CATALOGUE["e5-small"]
 RECENT_MESSAGES = 4096  # message vectors kept in memory (2 KB each): a repeated message is never re-encoded
 
 
@@ -211,7 +211,9 @@ class Embedder:
 
     def _fill(self, missing: list[str], texts: list[str], out: KnowledgeVectors) -> None:
         started = last_note = last_save = time.monotonic()
-        progress_log.info("sentence model %s: encoding %d knowledge-base texts once (cached for later starts)",
+        # A few new texts (an edit, a reload) take a moment: only a first start's encoding is announced.
+        note = progress_log.info if len(missing) > self.CHUNK else progress_log.debug
+        note("sentence model %s: encoding %d knowledge-base texts once (cached for later starts)",
                           self.name, len(missing))
         try:
             for i in range(0, len(missing), self.CHUNK):
@@ -236,7 +238,7 @@ class Embedder:
             return
         if self.cache:
             self._save()
-        progress_log.info("sentence model %s: knowledge base encoded in %.1f s", self.name,
+        note("sentence model %s: knowledge base encoded in %.1f s", self.name,
                           time.monotonic() - started)
         out._finish(self._stack(texts))
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from bot.matching.matcher import Matcher
-from bot.matching.rank import meaning_credit
+from bot.matching.rank import MEANING_SCALES, meaning_credit
+
+M3E = MEANING_SCALES["m3e-small"]
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +46,16 @@ def test_out_of_scope_stays_refused(matcher, message):
 
 
 def test_credit_needs_a_clear_lead():
-    credit = meaning_credit(np.array([0.93, 0.928, 0.80]))
+    credit = meaning_credit(np.array([0.93, 0.928, 0.80]), M3E)
     assert credit[0] < 0.2 and credit[1] == 0.0  # two near-equal candidates: the model does not decide
-    credit = meaning_credit(np.array([0.93, 0.85, 0.80]))
+    credit = meaning_credit(np.array([0.93, 0.85, 0.80]), M3E)
     assert credit[0] > 0.8 and credit[1] == 0.0
 
 
 def test_a_sibling_that_differs_in_the_detail_earns_nothing():
     from bot.matching.rank import detail_agreement
 
-    assert list(detail_agreement(np.array([0.65, 0.75, 0.9]))) == pytest.approx([0.0, 0.5, 1.0])
+    assert list(detail_agreement(np.array([0.65, 0.75, 0.9]), M3E)) == pytest.approx([0.0, 0.5, 1.0])
 
 
 def test_without_its_entry_a_question_about_a_detail_is_not_answered_by_the_sibling(bundled_kb, matcher):

