@@ -3,8 +3,8 @@
 `SEMANTIC_MODEL` is `auto` (the default: `DEFAULT_MODEL`, e5-small, when its package is installed, which
 it is on Linux x86_64; words only otherwise), `off` (words only), a name from `bot/semantic/catalogue.py`
 (`use-multilingual`, `e5-small`, `m3e-small`), or a directory holding a BERT-family model of the
-operator's own (`SEMANTIC_MODEL_SHA256` pins its weights file). m3e-small is never chosen by `auto`: its licence allows research use only, so an
-operator must name it, and its terms are logged whenever it is used.
+operator's own (`SEMANTIC_MODEL_SHA256` pins its weights file). m3e-small is never chosen by `auto`: its
+licence allows research use only, so an operator must name it, and its terms are logged when it is used.
 """
 
 from __future__ import annotations
