@@ -25,6 +25,8 @@ def set_thread_variables(environ: dict[str, str] | os._Environ[str] = os.environ
     threads = default_threads(environ)
     for name in THREAD_VARIABLES:
         environ.setdefault(name, threads)
+    # With more than one thread, OpenMP's idle threads sleep instead of spinning on cores others need.
+    environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def limit_threads(threads: int) -> None:

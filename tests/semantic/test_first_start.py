@@ -70,7 +70,8 @@ def test_message_vectors_are_remembered(bundled_kb, tmp_path):
 def test_numeric_libraries_get_one_thread_unless_told(monkeypatch):
     env = {"OMP_NUM_THREADS": "4"}
     set_thread_variables(env)
-    assert env == {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert env == {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                   "OMP_WAIT_POLICY": "PASSIVE"}
     env = {"NUMERIC_THREADS": "2"}
     set_thread_variables(env)
     assert env["OPENBLAS_NUM_THREADS"] == "2"
