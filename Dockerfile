@@ -5,10 +5,10 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # Everything from the hashed lock, nothing else (--no-deps: a package cannot pull in what the lock lacks).
 # Dependencies first, in their own layer: rebuilt only when the lock changes.
-COPY requirements/app.txt /src/requirements/app.txt
-RUN python -m venv /venv \
-    && /venv/bin/pip install --no-deps --require-hashes -r /src/requirements/app.txt
 WORKDIR /src
+COPY requirements/app.txt requirements/app.txt
+RUN python -m venv /venv \
+    && /venv/bin/pip install --no-deps --require-hashes -r requirements/app.txt
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 # Built with the lock's setuptools, not a fresh unpinned download.
