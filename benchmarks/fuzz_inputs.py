@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def clean(text: str) -> str:
 
 
 def via_ask(messages: list[str]) -> tuple[Counter, list[float], int, str]:
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json"], input="\n".join(messages) + "\n",
                           capture_output=True, text=True, cwd=ROOT, timeout=3600)
@@ -63,7 +65,14 @@ def via_ask(messages: list[str]) -> tuple[Counter, list[float], int, str]:
         except (ValueError, KeyError):
             bad += 1
     bad += abs(len(messages) - sum(statuses.values()))
-    return statuses, [elapsed * 1000 / max(1, len(messages))], bad, f"whole run {elapsed:.1f} s"
+    cpu = _children_cpu() - cpu_before
+    return statuses, [elapsed * 1000 / max(1, len(messages))], bad, f"whole run {elapsed:.1f} s ({cpu:.1f} s CPU)"
+
+
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes: what the run cost, whatever else the machine did."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @contextlib.contextmanager

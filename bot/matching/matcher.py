@@ -16,6 +16,7 @@ from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     DIRECTORY_SCALE,
+    MEANING_MIN_WORD_SCORE,
     MEANING_SCALES,
     Document,
     Features,
@@ -172,7 +173,8 @@ class Matcher:
         # compares whole messages, then the details without the names, because to it one road's 开工 and
         # 通车 questions look alike: an entry earns credit only when the detail asked agrees too.
         embedder = self.embedder  # read once: another thread may switch it off (`_with_meaning`)
-        if embedder is not None and kind == "faq" and said is None and not self._clear(out):
+        if (embedder is not None and kind == "faq" and said is None and not self._clear(out)
+                and out and out[0].score >= MEANING_MIN_WORD_SCORE):
             vectors = self._knowledge.array()
             if vectors is None:  # still encoding on a first start: words decide meanwhile
                 if self._knowledge.error is not None:  # the embedder logged it

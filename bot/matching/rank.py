@@ -205,6 +205,12 @@ MEANING_SCALES = {
     "use-multilingual": MeaningScale(floor=0.60, full=0.85, lead=0.02, detail_floor=0.70, detail_full=0.80),
     "e5-small": MeaningScale(floor=0.90, full=0.96, lead=0.01, detail_floor=0.87, detail_full=0.93),
 }
+# The model is asked only when the words are unclear *and* found something: a best candidate this likely
+# by words alone. Below it (random characters, a foreign language, spam) the words found nothing the
+# model could confirm, and asking costs 25–80 ms on one thread (e5-small) for no answer. Every labelled
+# question the model turns right starts at 0.15 or more; 60% of the unclear random messages of
+# benchmarks/fuzz_inputs.py start below 0.1.
+MEANING_MIN_WORD_SCORE = 0.1
 # An operator's own BERT model (SEMANTIC_MODEL=DIR) gets m3e-small's: bge-small-zh has its shape. Re-run
 # `resident-bot eval` and the sweep after such a change.
 DIRECTORY_SCALE = MEANING_SCALES["m3e-small"]
