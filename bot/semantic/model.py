@@ -214,7 +214,7 @@ class Embedder:
         return out
 
     def _fill(self, missing: list[str], texts: list[str], out: KnowledgeVectors) -> None:
-        started = last_note = last_save = time.monotonic()
+        started = last_note = time.monotonic()
         # A few new texts (an edit, a reload) take a moment: only a first start's encoding is announced.
         note = progress_log.info if len(missing) > self.CHUNK else progress_log.debug
         note("sentence model %s: encoding %d knowledge-base texts once (cached for later starts)",
@@ -226,9 +226,8 @@ class Embedder:
                 with self._lock:
                     self._memo.update(zip(part, fresh, strict=True))
                 now = time.monotonic()
-                if self.cache and now - last_save > 5:  # a process stopped mid-way keeps what it did
+                if self.cache:  # a process stopped mid-way (a one-off `ask`) keeps what it did
                     self._save()
-                    last_save = now
                 if now - last_note > 2:
                     done = i + len(part)
                     progress_log.info("sentence model %s: %d of %d texts encoded, about %.0f s to go", self.name,
@@ -240,8 +239,6 @@ class Embedder:
             log.error("sentence model unusable, matching by words only: %s", exc)
             out._finish(None, exc)
             return
-        if self.cache:
-            self._save()
         note("sentence model %s: knowledge base encoded in %.1f s", self.name,
                           time.monotonic() - started)
         out._finish(self._stack(texts))
