@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from serve_process import free_port
 
-from bot.app import build_app
+from bot.app import build_app, build_kit
 from bot.channels.telegram import build_application
-from bot.channels.web import create_web_app
 from bot.config import load_settings
 from bot.ratelimit import InProcessRateLimiter
+from bot.server import create_web_app
 from tests.e2e.botapi_stub import BotApiStub, message_update
 
 RATE = 0.0  # set from --telegram-rate
@@ -80,7 +80,7 @@ def dialogue_ms(app) -> list[float]:
 
 async def polling(stub: BotApiStub, conversations, tmp: str):
     app = make(stub, tmp)
-    application = build_application(app, limiter=InProcessRateLimiter(10**9))
+    application = build_application(app.settings, build_kit(app, limiter=InProcessRateLimiter(10**9)))
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0.0, timeout=1)

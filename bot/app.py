@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,8 @@ from bot.dialogue.records import NullRecorder
 from bot.live import LiveKnowledge
 
 if TYPE_CHECKING:
+    from bot.channels.kit import ChannelKit
+    from bot.ratelimit import RateLimiter
     from bot.storage.buffer import BufferedRecorder
     from bot.storage.repository import Repository
 
@@ -23,12 +26,6 @@ class App:
     dialogue: Dialogue
     repository: Repository | None
     recorder: BufferedRecorder | NullRecorder
-
-    def dialogue_hash(self, user: str) -> str:
-        """A conversation id for an API user that does not reveal who they are."""
-        from bot.dialogue.records import hash_user_id
-
-        return (hash_user_id(user, self.settings.user_id_salt.get_secret_value()) or "")[:24]
 
     def database_reachable(self) -> bool | None:
         """None when there is no database; False when it does not answer."""
@@ -80,6 +77,27 @@ def build_app(settings: Settings, *, storage: bool = True) -> App:
         repository, recorder, contexts = None, NullRecorder(), MemoryContextStore()
     from bot.observability import observe_interaction
 
-    dialogue = Dialogue(live, contexts, recorder, salt=settings.user_id_salt.get_secret_value(),
-                        context_ttl=settings.context_ttl_seconds, observers=(observe_interaction,))
+    dialogue = Dialogue(live, contexts, recorder, context_ttl=settings.context_ttl_seconds,
+                        observers=(observe_interaction,))
     return App(settings, live, dialogue, repository, recorder)
+
+
+def build_kit(app: App, *, limiter: RateLimiter | None = None) -> ChannelKit:
+    """What every channel gets: the dialogue with identity, rate limit, claim-once, ordering and the
+    administrators' commands. Channels see only this, never the App or storage."""
+    from bot.admin.commands import AdminCommands
+    from bot.channels.kit import ChannelKit
+    from bot.ratelimit import make_rate_limiter
+
+    settings = app.settings
+    repository = app.repository
+    report = None
+    if repository is not None:
+        from bot.reports.report import build_report
+
+        def report(since: dt.datetime) -> dict:
+            return build_report(repository, since)
+
+    return ChannelKit(app.dialogue, salt=settings.user_id_salt.get_secret_value(),
+                      limiter=limiter or make_rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
+                      claims=repository, admin=AdminCommands(app.live, report))

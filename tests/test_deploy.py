@@ -11,9 +11,9 @@ import yaml
 from starlette.testclient import TestClient
 
 from bot.app import build_app
-from bot.channels.web import create_web_app
 from bot.cli import build_parser, main
 from bot.config import SettingsError, describe_settings, load_settings
+from bot.server import create_web_app
 from tests.auxil.kb import ROOT
 
 

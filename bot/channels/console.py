@@ -7,10 +7,10 @@ import sys
 import uuid
 from typing import TextIO
 
-from bot.dialogue.engine import Dialogue
+from bot.dialogue.engine import Dialogue, navigation_command
 
 WELCOME = (
-    "城市副中心便民问答 · 输入问题后回车；回答后输入 + 或 - 评价；输入 /topics 看话题，/quit 退出。\n"
+    "城市副中心便民问答 · 输入问题后回车；回答后输入 + 或 - 评价；输入 /topics 看话题（回复序号选择），/quit 退出。\n"
     "resident-bot console · type a question; + / - rates the last answer; /quit to leave."
 )
 QUIT = {"/quit", "/exit", "quit", "exit", "退出"}
@@ -41,10 +41,9 @@ def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = 
             return 0
         if text in {"+", "-"}:
             reply = dialogue.feedback(conversation, helpful=text == "+")
-        elif text == "/topics":
-            kb = dialogue.live.snapshot.kb
-            print("\n".join(f"· {t}（{len(kb.entries_in(t))}条）" for t in kb.topics), file=stdout)
-            continue
+        elif (command := navigation_command(text)) is not None:  # the welcome, help and lists every channel shows
+            reply = dialogue.navigate(conversation, *command, channel="console") or dialogue.handle(
+                conversation, line, channel="console")
         else:
             reply = dialogue.handle(conversation, line, channel="console")
         print(f"机器人：{reply.text}", file=stdout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 
 from bot.cli.common import load_app
 from bot.config import SettingsError, load_settings
@@ -64,13 +65,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_telegram(args: argparse.Namespace) -> int:
     from telegram import Update
 
+    from bot.app import build_kit
     from bot.channels.telegram import MissingToken, build_application
     from bot.reloader import Reloader
 
     _service_logging()
+    if not load_settings().telegram_bot_token.get_secret_value():  # before the knowledge base is loaded
+        raise SettingsError(MissingToken.MESSAGE)
     app = load_app(storage=True)
     try:
-        application = build_application(app)
+        application = build_application(app.settings, build_kit(app))
     except MissingToken as exc:
         raise SettingsError(str(exc)) from None
     reloader = Reloader(app.live)
@@ -87,8 +91,8 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.channels.web import create_web_app
     from bot.reloader import Reloader
+    from bot.server import create_web_app, describe
 
     _service_logging()
     app = load_app(storage=True)
@@ -99,6 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     reloader.watch()
     reloader.on_sighup()
     web = create_web_app(app, telegram=not args.no_telegram)
+    logging.getLogger("bot.server").info(describe(list(web.state.channels.values())))
     config = uvicorn.Config(web, host=args.host or settings.host, port=args.port or settings.port,
                             log_level="warning", log_config=None)
     return run_server(uvicorn.Server(config))

@@ -12,6 +12,9 @@ from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.decision import Decision
 from bot.matching.normalise import to_traditional
 
+# Questions the welcome offers to try; missing ids are skipped (then the first entries stand in).
+WELCOME_EXAMPLES = ("luhe-late-care-end-time", "changtong-road-opening", "regional-langfang", "xiji-homestay-shuttle")
+
 
 class ReplyBuilder:
     def __init__(self, kb: KnowledgeBase, today: dt.date):
@@ -85,6 +88,35 @@ class ReplyBuilder:
         body = template.replace("{topics}", "、".join(self.kb.topics))
         return Reply("smalltalk", (ReplyPart("text", body),))
 
+    # -- navigation: what a channel's start, help and topics commands show ---------------------------
+
+    def welcome(self) -> Reply:
+        """The greeting, with a few questions to try (buttons where the channel has them)."""
+        examples = [self.kb.by_id[e] for e in WELCOME_EXAMPLES if e in self.kb.by_id] or list(self.kb.entries[:4])
+        return Reply("smalltalk", (ReplyPart("text", self._intent_reply("greeting")),), intent_id="welcome",
+                     suggestions=tuple(Option(e.canonical_question, e.id) for e in examples),
+                     suggestions_title=self.t["examples_title"])
+
+    def help(self) -> Reply:
+        return Reply("smalltalk", (ReplyPart("text", self._intent_reply("help")),), intent_id="help")
+
+    def topics(self) -> Reply:
+        """Every topic as a numbered choice: a button, or its number in a text-only channel."""
+        choices = tuple(Option(f"{t}（{len(self.kb.entries_in(t))}）", None, topic=t) for t in self.kb.topics)
+        return Reply("smalltalk", (ReplyPart("text", self.t["topics_prompt"]),), intent_id="topics", choices=choices)
+
+    def topic(self, name: str) -> Reply | None:
+        """A topic's questions as numbered choices; None for a topic that does not exist (a stale button)."""
+        entries = self.kb.entries_in(name) if name in self.kb.topics else []
+        if not entries:
+            return None
+        return Reply("smalltalk", (ReplyPart("text", self.t["topic_questions"].format(topic=name)),),
+                     intent_id="topic", choices=tuple(Option(e.canonical_question, e.id) for e in entries))
+
+    def _intent_reply(self, intent_id: str) -> str:
+        text = next((i.replies[0] for i in self.kb.intents if i.id == intent_id), "")
+        return text.replace("{topics}", "、".join(self.kb.topics))
+
     def choice_invalid(self, n: int) -> Reply:
         return Reply("clarify", (ReplyPart("text", self.t["choice_invalid"].format(n=n, none_index=n + 1)),))
 
@@ -119,8 +151,8 @@ def in_script(reply: Reply, script: str) -> Reply:
         reply,
         parts=tuple(ReplyPart(p.kind, conv(p.text)) for p in reply.parts),
         script="traditional",
-        choices=tuple(Option(conv(c.label), c.entry_id) for c in reply.choices),
-        suggestions=tuple(Option(conv(s.label), s.entry_id) for s in reply.suggestions),
+        choices=tuple(replace(c, label=conv(c.label)) for c in reply.choices),
+        suggestions=tuple(replace(s, label=conv(s.label)) for s in reply.suggestions),
         suggestions_title=conv(reply.suggestions_title),
         source=conv(reply.source) if reply.source else None,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from bot.dialogue.builder import ReplyBuilder, in_script
 from bot.dialogue.context import ContextStore, ConversationContext
-from bot.dialogue.records import FeedbackRecord, InteractionRecord, Recorder, hash_user_id
+from bot.dialogue.records import FeedbackRecord, InteractionRecord, Recorder
 from bot.dialogue.reply import Reply
 from bot.live import LiveKnowledge, Snapshot
 from bot.matching.decision import Decision
@@ -21,6 +21,19 @@ from bot.matching.normalise import Normalised, valid_text
 log = logging.getLogger(__name__)
 
 _CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.。、]?\s*$")
+# A topic offered in the topics list, kept among the context's choices beside entry ids (which never hold ":").
+_TOPIC = "topic:"
+NAVIGATION = ("welcome", "help", "topics", "topic")
+
+
+def navigation_command(text: str | None) -> tuple[str, str] | None:
+    """(kind, arg) for a typed navigation command as recorded ("/topics", "/topic 课后服务"; "/start" is the
+    welcome), else None. For text channels and replays; chat platforms have their own command syntax."""
+    if not text or not text.startswith("/"):
+        return None
+    kind, _, arg = text[1:].strip().partition(" ")
+    kind = {"start": "welcome"}.get(kind.lower(), kind.lower())
+    return (kind, arg.strip()) if kind in NAVIGATION else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +41,7 @@ class Turn:
     conversation_id: str
     message: str
     channel: str
-    user: str | int | None
+    user_hash: str | None
     started: float
 
 
@@ -39,7 +52,6 @@ class Dialogue:
         contexts: ContextStore,
         recorder: Recorder,
         *,
-        salt: str = "",
         context_ttl: float = 1800.0,
         today: Callable[[], dt.date] = dt.date.today,
         clock: Callable[[], float] = time.time,
@@ -48,7 +60,6 @@ class Dialogue:
         self.live = live
         self.contexts = contexts
         self.recorder = recorder
-        self.salt = salt
         self.context_ttl = context_ttl
         self.today = today
         self.clock = clock
@@ -57,20 +68,26 @@ class Dialogue:
     # -- public ---------------------------------------------------------------------------------
 
     def handle(self, conversation_id: str, message: str, *, channel: str = "console",
-               user: str | int | None = None) -> Reply:
+               user_hash: str | None = None) -> Reply:
+        """Answer one message. `user_hash` is the resident as the channel kit hashed them (never a raw id)."""
         started = time.perf_counter()
         message = valid_text(message)
         snapshot = self.live.snapshot  # one snapshot for the whole turn, even if a reload swaps it
         ctx = self._context(conversation_id)
+        turn = Turn(conversation_id, message, channel, user_hash, started)
+        topic = self._picked_topic(ctx, message)
+        if topic is not None:
+            return self._navigate(turn, snapshot, ctx, ReplyBuilder(snapshot.kb, self.today()).topic(topic),
+                                  reason="chosen")
         chosen = self._choice(snapshot, ctx, message)
         if chosen is not None:
             decision, asked = chosen
         else:
             decision, asked = snapshot.matcher.match(message, ctx.last_entry_id), None
-        return self._respond(Turn(conversation_id, message, channel, user, started), snapshot, ctx, decision, asked)
+        return self._respond(turn, snapshot, ctx, decision, asked)
 
     def answer_entry(self, conversation_id: str, entry_id: str, *, reason: str = "chosen", channel: str = "console",
-                     user: str | int | None = None) -> Reply | None:
+                     user_hash: str | None = None) -> Reply | None:
         """Answer a named entry (a pressed button); None when the entry does not exist (a stale or forged
         button), so that nothing is recorded or shown for it."""
         started = time.perf_counter()
@@ -83,7 +100,24 @@ class Dialogue:
         n = Normalised(label, label, label, ctx.script, False, False)
         decision = Decision("answer", n, entry_id=entry_id, score=1.0, reason=reason)
         asked = ctx.pending_question if reason == "chosen" else None
-        return self._respond(Turn(conversation_id, label, channel, user, started), snapshot, ctx, decision, asked)
+        return self._respond(Turn(conversation_id, label, channel, user_hash, started), snapshot, ctx, decision, asked)
+
+    def navigate(self, conversation_id: str, kind: str, arg: str = "", *, channel: str = "console",
+                 user_hash: str | None = None) -> Reply | None:
+        """What a channel's start, help and topics commands show (`kind` is one of NAVIGATION; `arg` the topic
+        for "topic"), built, converted to the resident's script and recorded like any reply. Lists come as
+        numbered choices, so a text-only channel's resident answers with the number. None for a topic that
+        does not exist (a stale button): nothing is recorded."""
+        started = time.perf_counter()
+        snapshot = self.live.snapshot
+        builder = ReplyBuilder(snapshot.kb, self.today())
+        reply = {"welcome": builder.welcome, "help": builder.help, "topics": builder.topics,
+                 "topic": lambda: builder.topic(arg)}[kind]()
+        if reply is None:
+            return None
+        said = f"/{kind}" + (f" {arg}" if arg else "")
+        turn = Turn(conversation_id, said, channel, user_hash, started)
+        return self._navigate(turn, snapshot, self._context(conversation_id), reply)
 
     def feedback(self, conversation_id: str, helpful: bool, interaction_id: str | None = None,
                  entry_id: str | None = None) -> Reply:
@@ -124,7 +158,7 @@ class Dialogue:
             conversation_id=turn.conversation_id,
             created_at=dt.datetime.now(dt.UTC),
             channel=turn.channel,
-            user_hash=hash_user_id(turn.user, self.salt),
+            user_hash=turn.user_hash,
             text=turn.message[:2000],
             normalised=decision.normalised.text[:500],
             status=reply.status,
@@ -139,6 +173,36 @@ class Dialogue:
         ))
         return reply
 
+    def _navigate(self, turn: Turn, snapshot: Snapshot, ctx: ConversationContext, reply: Reply | None,
+                  reason: str = "navigation") -> Reply:
+        """Keep a navigation reply's list as the context's choices, and record it (status smalltalk, reason
+        navigation, the intent names the kind), so that reports and replays see it like any reply."""
+        if reply is None:  # a topic that vanished in a reload between the list and the pick
+            reply = ReplyBuilder(snapshot.kb, self.today()).topics()
+        interaction_id = uuid.uuid4().hex
+        reply = replace(in_script(replace(reply, kb_version=snapshot.version), ctx.script),
+                        interaction_id=interaction_id)
+        choices = tuple(_TOPIC + c.topic if c.topic else c.entry_id or "" for c in reply.choices)
+        self._safely(self.contexts.save_context, turn.conversation_id, replace(
+            ctx, choices=choices, pending_question=None, script=reply.script, updated_at=self.clock(),
+            turns=ctx.turns + 1))
+        self._record(InteractionRecord(
+            id=interaction_id, conversation_id=turn.conversation_id, created_at=dt.datetime.now(dt.UTC),
+            channel=turn.channel, user_hash=turn.user_hash, text=turn.message[:2000], normalised="",
+            status=reply.status, entry_id=None, intent_id=reply.intent_id, score=0.0, candidates=[],
+            kb_version=snapshot.version, latency_ms=round((time.perf_counter() - turn.started) * 1000, 3),
+            reason=reason))
+        return reply
+
+    @staticmethod
+    def _picked_topic(ctx: ConversationContext, message: str) -> str | None:
+        """The topic a number picks from the topics list, if the last reply was that list."""
+        m = _CHOICE.match(message)
+        if m is None or not 1 <= int(m.group(1)) <= len(ctx.choices):
+            return None
+        picked = ctx.choices[int(m.group(1)) - 1]
+        return picked.removeprefix(_TOPIC) if picked.startswith(_TOPIC) else None
+
     def _context(self, conversation_id: str) -> ConversationContext:
         try:
             ctx = self.contexts.load_context(conversation_id)
@@ -151,10 +215,18 @@ class Dialogue:
 
     def _choice(self, snapshot: Snapshot, ctx: ConversationContext,
                 message: str) -> tuple[Decision, str] | None:
-        """A number (or 都不是) right after a clarification picks one of its choices."""
+        """A number (or 都不是) right after a clarification picks one of its choices; after a navigation list
+        (no pending question, no 都不是) only a number in range does, anything else is a new question."""
         if not ctx.choices:
             return None
         n = Normalised(message, message.strip(), message.strip(), ctx.script, False)
+        if ctx.pending_question is None:
+            m = _CHOICE.match(message)
+            index = int(m.group(1)) if m else 0
+            entry = snapshot.kb.by_id.get(ctx.choices[index - 1]) if 1 <= index <= len(ctx.choices) else None
+            if entry is not None:  # the question picked is what was asked
+                return Decision("answer", n, entry_id=entry.id, score=1.0, reason="chosen"), entry.canonical_question
+            return None
         none_words = {snapshot.kb.replies["clarify_none"], "都不是", "都不对", "都不", "没有"}
         simplified = snapshot.matcher.normalise.basic(message)
         m = _CHOICE.match(message)

@@ -18,15 +18,16 @@ class ReplyPart:
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """A clarification choice (entry_id None means 都不是) or a suggested next question."""
+    """A clarification choice (entry_id None means 都不是), a suggested next question, or a topic to list."""
 
     label: str
     entry_id: str | None
+    topic: str | None = None  # set for the choices of the topics list: pick it to list that topic
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    status: str  # answer | partial | clarify | fallback | smalltalk
+    status: str  # answer | partial | clarify | fallback | smalltalk; notice (not recorded: rate limit, stale button)
     parts: tuple[ReplyPart, ...]
     script: str = "simplified"
     entry_id: str | None = None
@@ -62,7 +63,8 @@ class Reply:
             "intent": self.intent_id,
             "score": round(self.score, 4),
             "candidates": [{"id": c.id, "score": c.score} for c in self.candidates],
-            "choices": [{"label": c.label, "id": c.entry_id} for c in self.choices],
+            "choices": [{"label": c.label, "id": c.entry_id, **({"topic": c.topic} if c.topic else {})}
+                        for c in self.choices],
             "suggestions": [{"label": s.label, "id": s.entry_id} for s in self.suggestions],
             "source": self.source,
             "as_of": self.as_of,

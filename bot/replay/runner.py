@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.dialogue.context import MemoryContextStore
-from bot.dialogue.engine import Dialogue
+from bot.dialogue.engine import Dialogue, navigation_command
 from bot.dialogue.records import NullRecorder
 from bot.dialogue.reply import Reply
 from bot.knowledge.problems import Problem
@@ -54,8 +54,13 @@ def run_conversation(live: LiveKnowledge, conv: Conversation) -> Result:
     result = Result(conv)
     cid = f"replay:{conv.name}"
     for i, turn in enumerate(conv.turns, 1):
+        command = navigation_command(turn.user)
         if turn.choose is not None and turn.choose in FEEDBACK:
             reply = dialogue.feedback(cid, helpful=FEEDBACK[turn.choose])
+        elif command is not None:  # /start, /help, /topics, /topic NAME: what a channel's commands show
+            kind, arg = command
+            reply = dialogue.navigate(cid, kind, arg, channel="replay") or dialogue.handle(cid, turn.user,
+                                                                                          channel="replay")
         else:
             reply = dialogue.handle(cid, turn.user if turn.user is not None else turn.choose, channel="replay")
         result.replies.append(reply)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,10 +55,13 @@ class Feedback(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class ProcessedUpdate(Base):
-    __tablename__ = "processed_updates"
+class ProcessedMessage(Base):
+    """A delivery already handled, so that a redelivered one is answered once (any replica, any restart)."""
 
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    __tablename__ = "processed_messages"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 

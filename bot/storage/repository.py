@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dialogue.context import ConversationContext
 from bot.dialogue.records import FeedbackRecord, InteractionRecord
-from bot.storage.models import Conversation, ConversationState, Feedback, Interaction, ProcessedUpdate
+from bot.storage.models import Conversation, ConversationState, Feedback, Interaction, ProcessedMessage
 
 
 def make_engine(url: str) -> Engine:
@@ -92,11 +92,11 @@ class Repository:
                 if attempt:
                     raise
 
-    def claim_update(self, update_id: int) -> bool:
-        """True the first time an update id is claimed, by any replica; False for a redelivery."""
+    def claim_message(self, channel: str, key: str) -> bool:
+        """True the first time (channel, message key) is claimed, by any replica; False for a redelivery."""
         try:
             with self.sessions.begin() as s:
-                s.add(ProcessedUpdate(update_id=update_id, processed_at=dt.datetime.now(dt.UTC)))
+                s.add(ProcessedMessage(channel=channel, message_key=key, processed_at=dt.datetime.now(dt.UTC)))
             return True
         except IntegrityError:
             return False
@@ -112,8 +112,8 @@ class Repository:
             counts["interactions"] = s.execute(delete(Interaction).where(Interaction.created_at < before)).rowcount
             counts["conversation_context"] = s.execute(
                 delete(ConversationState).where(ConversationState.updated_at < before)).rowcount
-            counts["processed_updates"] = s.execute(
-                delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)).rowcount
+            counts["processed_messages"] = s.execute(
+                delete(ProcessedMessage).where(ProcessedMessage.processed_at < before)).rowcount
             counts["conversations"] = s.execute(
                 delete(Conversation).where(Conversation.last_seen_at < before)).rowcount
         return counts

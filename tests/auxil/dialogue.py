@@ -40,4 +40,4 @@ def make_dialogue(today: dt.date = TODAY, contexts: ContextStore | None = None, 
                   clock=None, live: LiveKnowledge | None = None) -> Dialogue:
     kwargs = {"clock": clock} if clock else {}
     return Dialogue(live or shared_live(), contexts or MemoryContextStore(), recorder or ListRecorder(),
-                    salt="test-salt", today=lambda: today, **kwargs)
+                    today=lambda: today, **kwargs)

@@ -16,12 +16,17 @@ from tests.auxil.dialogue import ListRecorder, make_dialogue
 def test_console_conversation_with_choice_and_feedback():
     rec = ListRecorder()
     out = io.StringIO()
-    stdin = io.StringIO("一键呼\n2\n+\n/topics\n和滨海新区跨省通办多少项\n那廊坊呢\n/quit\n")
-    assert run_console(make_dialogue(recorder=rec), stdin=stdin, stdout=out) == 0
+    dialogue = make_dialogue(recorder=rec)
+    topics = dialogue.live.snapshot.kb.topics
+    after_school = topics.index("课后服务") + 1
+    stdin = io.StringIO(f"一键呼\n2\n+\n/topics\n{after_school}\n1\n和滨海新区跨省通办多少项\n那廊坊呢\n/quit\n")
+    assert run_console(dialogue, stdin=stdin, stdout=out) == 0
     text = out.getvalue()
     assert "您想问的是哪一个？" in text and "4. 都不是" in text
     assert "谢谢您的反馈" in text
-    assert "· 课后服务" in text
+    assert f"{after_school}. 课后服务（" in text  # the topics, numbered
+    assert "“课后服务”里的问题：\n1. " in text  # picked by number, then its first question by number
+    assert [r.intent_id for r in rec.interactions if r.status == "smalltalk"] == ["topics", "topic"]
     assert "70项政务服务事项" in text  # the follow-up was resolved
     assert [f.helpful for f in rec.feedback] == [True]
 

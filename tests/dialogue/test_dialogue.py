@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.dialogue.freshness import forecast_date
-from bot.dialogue.records import hash_user_id
+from bot.matching.normalise import to_simplified
 from bot.storage import schema
 from bot.storage.repository import Repository, make_engine
 from tests.auxil.dialogue import ListRecorder, make_dialogue
@@ -104,12 +104,35 @@ def test_feedback_is_recorded_for_the_last_answer():
     assert (fb.interaction_id, fb.entry_id, fb.helpful) == (answer.interaction_id, "public-rental-households", False)
 
 
-def test_user_ids_are_stored_only_as_salted_hashes():
+def test_navigation_replies_are_recorded_converted_and_numbered():
     rec = ListRecorder()
-    make_dialogue(recorder=rec).handle("c", "你好", user=123456789)
-    stored = rec.interactions[-1].user_hash
-    assert stored == hash_user_id(123456789, "test-salt") and "123456789" not in stored
-    assert hash_user_id(123456789, "other-salt") != stored
+    d = make_dialogue(recorder=rec)
+    kb = d.live.snapshot.kb
+    d.handle("c", "潞河附校晚托到幾點")  # the resident writes traditional characters
+    welcome = d.navigate("c", "welcome", user_hash="h1")
+    assert welcome.script == "traditional" and "您好" in welcome.text and welcome.suggestions
+    topics = d.navigate("c", "topics")
+    assert [c.topic for c in topics.choices] == list(kb.topics)
+    pick = kb.topics.index("课后服务") + 1
+    listing = d.handle("c", str(pick))  # a text-only channel picks the topic by its number
+    assert listing.intent_id == "topic" and all(c.entry_id for c in listing.choices)
+    answer = d.handle("c", "1")  # and a question of the topic by its number
+    assert answer.status == "answer" and answer.entry_id == listing.choices[0].entry_id
+    assert d.navigate("c", "topic", "没有这个话题") is None
+    help_ = d.navigate("c", "help")
+    assert "西集民宿" in to_simplified(help_.text)
+    nav = [r for r in rec.interactions if r.status == "smalltalk"]
+    assert [(r.intent_id, r.reason) for r in nav] == [("welcome", "navigation"), ("topics", "navigation"),
+                                                      ("topic", "chosen"), ("help", "navigation")]
+    assert nav[0].user_hash == "h1" and nav[0].text == "/welcome"
+    assert rec.interactions[-2].asked == kb.by_id[answer.entry_id].canonical_question  # what was picked, not "1"
+
+
+def test_a_number_after_a_navigation_list_out_of_range_is_a_new_question():
+    d = make_dialogue()
+    d.navigate("c", "topics")
+    reply = d.handle("c", "99")
+    assert reply.intent_id != "topic" and reply.status != "clarify"
 
 
 def test_follow_up_context_survives_a_new_process(tmp_path):

@@ -10,11 +10,11 @@ import shutil
 import pytest
 from starlette.testclient import TestClient
 
-from bot.app import build_app
+from bot.app import build_app, build_kit
 from bot.channels.telegram import build_application
-from bot.channels.web import create_web_app
 from bot.config import load_settings
 from bot.ratelimit import InProcessRateLimiter
+from bot.server import create_web_app
 from tests.auxil.kb import BUNDLED, INTENTS
 from tests.e2e.botapi_stub import BOT, BotApiStub, callback_update, message_update
 
@@ -49,7 +49,7 @@ class Polling:
 
     def __init__(self, app, limiter=None):
         self.app = app
-        self.application = build_application(app, limiter=limiter)
+        self.application = build_application(app.settings, build_kit(app, limiter=limiter))
 
     async def __aenter__(self):
         await self.application.initialize()
@@ -258,7 +258,7 @@ def test_webhook_mode(stub, tmp_path):
         assert "計劃2023年底前" in sent["text"]
         health = client.get("/healthz").json()
         assert health["knowledge_version"] == app.live.snapshot.version and health["database"] is True
-        assert web.state.counters["forbidden"] == 2
+        assert web.state.channels["telegram"].forbidden == 2
 
 
 def test_http_api_with_bearer_token(stub, tmp_path):

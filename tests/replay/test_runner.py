@@ -7,9 +7,11 @@ import textwrap
 
 import yaml
 
+from bot.channels.kit import ChannelKit
 from bot.cli import main
 from bot.dialogue.context import MemoryContextStore
 from bot.dialogue.engine import Dialogue
+from bot.ratelimit import InProcessRateLimiter
 from bot.replay.format import load_replay_file
 from bot.replay.record import dump, record_conversations
 from bot.replay.runner import coverage, run_files
@@ -97,20 +99,26 @@ def test_choices_feedback_and_script_expectations(tmp_path):
 
 def test_record_from_a_seeded_database(tmp_path):
     repo = fresh_repository("sqlite", tmp_path)
-    dialogue = Dialogue(shared_live(), MemoryContextStore(), BufferedRecorder(repo), salt="s",
+    dialogue = Dialogue(shared_live(), MemoryContextStore(), BufferedRecorder(repo),
                         today=lambda: dt.date(2026, 11, 29))
-    dialogue.handle("c1", "一键呼", user=424242)
-    dialogue.handle("c1", "2", user=424242)
+    kit = ChannelKit(dialogue, salt="s", limiter=InProcessRateLimiter(100))
+    one, two = kit.resident("api", 424242), kit.resident("api", 777)
+    dialogue.handle("c1", "一键呼", user_hash=one.user_hash)
+    dialogue.handle("c1", "2", user_hash=one.user_hash)
     dialogue.feedback("c1", helpful=True)
-    dialogue.handle("c2", "公积金怎么提取", user=777)
+    dialogue.navigate("c1", "topics", user_hash=one.user_hash)
+    dialogue.handle("c1", "1", user_hash=one.user_hash)
+    dialogue.handle("c2", "公积金怎么提取", user_hash=two.user_hash)
     recorded = record_conversations(repo, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     text = dump(recorded)
-    assert "424242" not in text and "777" not in text
-    assert [len(c["turns"]) for c in recorded] == [3, 1]
+    assert "424242" not in text and "777" not in text and one.user_hash not in text
+    assert [len(c["turns"]) for c in recorded] == [5, 1]
     first = recorded[0]["turns"]
     assert first[0]["user"] == "一键呼" and first[0]["status"] == "clarify"
     assert first[1]["choose"] == "2" and first[1]["status"] == "answer" and first[1]["faq"].startswith("one-key")
     assert first[2] == {"choose": "+"}
+    assert first[3] == {"user": "/topics", "status": "smalltalk", "intent": "topics"}
+    assert first[4] == {"choose": "1", "status": "smalltalk", "intent": "topic"}  # the first topic, by number
     # The recorded file replays green against the same knowledge base.
     path = tmp_path / "recorded.yaml"
     path.write_text(text, encoding="utf-8")

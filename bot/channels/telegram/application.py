@@ -19,9 +19,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import App
-from bot.channels.telegram.handlers import TelegramChannel
-from bot.ratelimit import RateLimiter
+from bot.channels.kit import ChannelKit
+from bot.channels.telegram.handlers import NAVIGATION_COMMANDS, TelegramChannel
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +32,13 @@ COMMANDS = [
 ]
 
 
-def build_application(app: App, *, updater: bool = True, limiter: RateLimiter | None = None) -> Application:
+def build_application(settings: Settings, kit: ChannelKit, *, updater: bool = True) -> Application:
     """The python-telegram-bot Application with every handler; the token never reaches the logs."""
-    settings = app.settings
     token = settings.telegram_bot_token.get_secret_value()
     if not token:
-        raise MissingToken("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the environment or .env")
+        raise MissingToken(MissingToken.MESSAGE)
     install_token_filter(token)
-    channel = TelegramChannel(app, limiter)
+    channel = TelegramChannel(kit, settings.admin_ids)
 
     async def post_init(application: Application) -> None:
         try:
@@ -56,12 +55,9 @@ def build_application(app: App, *, updater: bool = True, limiter: RateLimiter | 
     if not updater:
         builder = builder.updater(None)
     application = builder.build()
-    application.bot_data["channel"] = channel
-    commands = {"start": channel.on_start, "help": channel.on_help, "topics": channel.on_topics,
-                "reload": channel.on_reload, "stats": channel.on_stats, "unanswered": channel.on_unanswered}
-    for name, handler in commands.items():
-        application.add_handler(CommandHandler(name, channel.once(handler)))
-    application.add_handler(MessageHandler(filters.COMMAND, channel.once(channel.on_unknown)))
+    application.add_handler(CommandHandler(list(NAVIGATION_COMMANDS), channel.on_navigation))
+    # Every other command: the administrators' ones for ADMIN_IDS, the unknown-command reply for the rest.
+    application.add_handler(MessageHandler(filters.COMMAND, channel.on_admin))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, channel.on_text))
     application.add_handler(CallbackQueryHandler(channel.on_button))
     application.add_error_handler(channel.on_error)
@@ -69,7 +65,7 @@ def build_application(app: App, *, updater: bool = True, limiter: RateLimiter | 
 
 
 class MissingToken(Exception):
-    pass
+    MESSAGE = "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the environment or .env"
 
 
 class _RedactToken(logging.Filter):

@@ -1,4 +1,5 @@
-"""Button payloads: self-contained, at most 64 bytes, validated on the way back.
+"""Inline-button payloads: a kit `Action` in at most 64 bytes (Telegram's callback_data), validated on the
+way back.
 
 Any replica can handle a press, and a press still works after a restart, because the payload names
 what it needs (an entry id, an interaction id, a topic) instead of pointing into process memory.
@@ -7,7 +8,8 @@ what it needs (an entry id, an interaction id, a topic) instead of pointing into
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from bot.channels.kit import Action
 
 MAX_BYTES = 64
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -21,23 +23,18 @@ KINDS = {
     "f+": "helpful",  # feedback on interaction <32 hex>
     "f-": "not_helpful",
 }
+_PREFIX = {kind: prefix for prefix, kind in KINDS.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class Button:
-    kind: str
-    arg: str = ""
-
-    def encode(self) -> str:
-        prefix = next(k for k, v in KINDS.items() if v == self.kind)
-        data = f"{prefix}:{self.arg}"
-        if len(data.encode()) > MAX_BYTES:
-            raise ValueError(f"button payload over {MAX_BYTES} bytes: {data!r}")
-        return data
+def encode(action: Action) -> str:
+    data = f"{_PREFIX[action.kind]}:{action.arg}"
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"button payload over {MAX_BYTES} bytes: {data!r}")
+    return data
 
 
-def decode(data: str | None) -> Button | None:
-    """The button, or None for anything malformed or forged in shape (never an exception)."""
+def decode(data: str | None) -> Action | None:
+    """The action, or None for anything malformed or forged in shape (never an exception)."""
     if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES or ":" not in data:
         return None
     prefix, arg = data.split(":", 1)
@@ -50,4 +47,4 @@ def decode(data: str | None) -> Button | None:
         return None
     if kind == "topic" and not arg:
         return None
-    return Button(kind, arg)
+    return Action(kind, arg)

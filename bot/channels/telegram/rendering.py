@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from bot.channels.telegram.buttons import Button
-from bot.dialogue.reply import Reply
+from bot.channels.kit import Action
+from bot.channels.telegram.buttons import encode
+from bot.dialogue.reply import Option, Reply
 
 MAX_MESSAGE = 4096
 MAX_LABEL = 60
@@ -35,15 +36,24 @@ def render(reply: Reply, texts: dict[str, str] | None = None) -> Rendered:
         paragraphs.append(esc(reply.suggestions_title))
     keyboard: list[list[tuple[str, str]]] = []
     for i, c in enumerate(reply.choices, 1):
-        button = Button("choose", c.entry_id) if c.entry_id else Button("none")
-        keyboard.append([(label(f"{i}. {c.label}"), button.encode())])
+        keyboard.append([(label(f"{i}. {c.label}"), encode(choice_action(reply, c)))])
     for s in reply.suggestions:
         if s.entry_id:
-            keyboard.append([(label(s.label), Button("ask", s.entry_id).encode())])
+            keyboard.append([(label(s.label), encode(Action("ask", s.entry_id)))])
     if reply.rateable and reply.interaction_id:
-        keyboard.append([(texts.get("helpful_button", "👍"), Button("helpful", reply.interaction_id).encode()),
-                         (texts.get("not_helpful_button", "👎"), Button("not_helpful", reply.interaction_id).encode())])
+        keyboard.append([(texts.get("helpful_button", "👍"), encode(Action("helpful", reply.interaction_id))),
+                         (texts.get("not_helpful_button", "👎"), encode(Action("not_helpful", reply.interaction_id)))])
     return Rendered(split_paragraphs(paragraphs), keyboard)
+
+
+def choice_action(reply: Reply, option: Option) -> Action:
+    """A clarification's choice answers the question it was offered for; a navigation list's entry is
+    asked as if suggested; a topic lists its questions; no entry and no topic is 都不是."""
+    if option.topic:
+        return Action("topic", option.topic)
+    if option.entry_id:
+        return Action("choose" if reply.status == "clarify" else "ask", option.entry_id)
+    return Action("none")
 
 
 def label(text: str) -> str:

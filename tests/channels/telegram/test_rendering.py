@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 
-from bot.channels.telegram.buttons import MAX_BYTES, Button, decode
+from bot.channels.kit import Action
+from bot.channels.telegram.buttons import MAX_BYTES, decode, encode
 from bot.channels.telegram.rendering import render, split_paragraphs
 from bot.dialogue.reply import Option, Reply, ReplyPart
 from tests.auxil.kb import ROOT
@@ -39,9 +40,9 @@ def test_a_huge_paragraph_is_cut_but_never_inside_an_entity():
 
 def test_button_payloads_round_trip_and_stay_small():
     longest_id = "a" * 60
-    for button in (Button("ask", longest_id), Button("choose", longest_id), Button("none"),
-                   Button("topic", "城市绿心森林公园"), Button("helpful", "f" * 32)):
-        data = button.encode()
+    for button in (Action("ask", longest_id), Action("choose", longest_id), Action("none"),
+                   Action("topic", "城市绿心森林公园"), Action("helpful", "f" * 32)):
+        data = encode(button)
         assert len(data.encode()) <= MAX_BYTES and decode(data) == button
     for forged in ("q:UPPER", "q:", "f+:" + "z" * 32, "x:1", "admin:reload", "t:", None, "", "q:" + "a" * 70):
         assert decode(forged) is None

@@ -1,0 +1,82 @@
+"""Telegram by webhook, mounted by `serve`: `POST /telegram/webhook`, the secret checked in constant time."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from telegram import Update
+from telegram.ext import Application
+
+from bot.channels.kit import ChannelKit
+from bot.channels.requests import BadRequest, read_json
+from bot.channels.telegram.application import build_application
+from bot.config import Settings
+from bot.observability import FORBIDDEN
+
+log = logging.getLogger(__name__)
+
+PATH = "/telegram/webhook"
+
+
+class TelegramWebhook:
+    name = "telegram"
+
+    def __init__(self, settings: Settings, kit: ChannelKit):
+        self.settings = settings
+        self.secret = settings.webhook_secret.get_secret_value()
+        self.application: Application = build_application(settings, kit, updater=False)
+        self.running = False
+        self.forbidden = 0
+        self.routes: list[BaseRoute] = [Route(PATH, self.webhook, methods=["POST"])]
+
+    async def start(self) -> None:
+        application = self.application
+        await application.initialize()
+        if application.post_init is not None:  # run_webhook would call it; we run the application ourselves
+            await application.post_init(application)
+        await application.start()
+        if self.settings.webhook_url:
+            await application.bot.set_webhook(self.settings.webhook_url, secret_token=self.secret or None,
+                                              allowed_updates=Update.ALL_TYPES)
+        self.running = True
+
+    async def stop(self) -> None:
+        if self.running:
+            self.running = False
+            await self.application.stop()  # waits for the updates in flight
+            await self.application.shutdown()
+
+    async def webhook(self, request: Request) -> Response:
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not self.secret or not secrets.compare_digest(given.encode(), self.secret.encode()):
+            self.forbidden += 1
+            FORBIDDEN.inc()
+            return Response(status_code=403)
+        try:
+            data = await read_json(request, self.settings.max_body_bytes)
+        except BadRequest as exc:
+            log.info("webhook call refused: %s", exc.reason)
+            return Response(status_code=exc.status)
+        if not self.running:
+            return Response(status_code=503)
+        try:
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            update = Update.de_json(data, self.application.bot)
+        except Exception as exc:  # whatever python-telegram-bot makes of a malformed update: one line, 400
+            log.info("webhook call refused: not a Telegram update (%s)", type(exc).__name__)
+            return Response(status_code=400)
+        # Answer Telegram at once; the update is processed by the Application's own queue.
+        await self.application.update_queue.put(update)
+        return Response(status_code=200)
+
+
+def from_settings(settings: Settings, kit: ChannelKit) -> TelegramWebhook | None:
+    """Mounted when TELEGRAM_BOT_TOKEN is set."""
+    if not settings.telegram_bot_token.get_secret_value():
+        return None
+    return TelegramWebhook(settings, kit)
