@@ -48,8 +48,7 @@ def create_web_app(app: App, *, telegram: bool = True, limiter: RateLimiter | No
         database = await asyncio.to_thread(app.database_reachable)
         body = {"status": "ok" if database is not False else "degraded",
                 "knowledge_version": app.live.snapshot.version, "git_commit": app.live.snapshot.kb.git_commit,
-                "database": database, "sentence_model": app.live.snapshot.matcher.embedder is not None,
-                "channels": [c.name for c in channels]}
+                "database": database, "sentence_model": app.live.snapshot.matcher.embedder is not None}
         return JSONResponse(body, status_code=200)
 
     async def metrics(_request: Request) -> Response:
