@@ -100,7 +100,7 @@ def load_note() -> str:
 
 def via_http(messages: list[str]) -> tuple[Counter, list[float], int, str]:
     env = {**os.environ, "DATABASE_URL": os.environ.get("FUZZ_DATABASE_URL", "sqlite:////tmp/fuzz.sqlite3"),
-           "RATE_LIMIT_PER_MINUTE": "1000000", "LOG_FORMAT": "json"}
+           "RATE_LIMIT_PER_MINUTE": "1000000", "API_RATE_PER_MINUTE": "10000000", "LOG_FORMAT": "json"}
     statuses: Counter = Counter()
     latencies, bad, slowest = [], 0, (0.0, "")
     with serve(env) as (_proc, url), httpx.Client(timeout=30) as client:

@@ -26,7 +26,8 @@ def serve(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
     """Start the server, wait until /healthz answers, yield (process, base URL), stop it with SIGTERM."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env={"USER_ID_SALT": "benchmark-salt", **env, "HOST": "127.0.0.1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

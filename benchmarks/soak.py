@@ -85,7 +85,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL",
                                                                  "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    env = {**os.environ, "DATABASE_URL": args.database_url, "RATE_LIMIT_PER_MINUTE": "100000", "LOG_FORMAT": "json"}
+    env = {**os.environ, "DATABASE_URL": args.database_url, "RATE_LIMIT_PER_MINUTE": "100000",
+           "API_RATE_PER_MINUTE": "10000000", "LOG_FORMAT": "json"}
     subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, env=env, check=True)
     from bot.storage.repository import Repository, make_engine
 

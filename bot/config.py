@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -53,7 +55,13 @@ class Settings(BaseSettings):
     admin_ids: Annotated[tuple[int, ...], NoDecode] = Field((), description="Telegram user ids of administrators")
     webhook_url: str = Field("", description="Public HTTPS URL of /telegram/webhook; empty means no webhook")
     webhook_secret: SecretStr = Field(SecretStr(""), description="Secret Telegram sends with every webhook call")
-    api_token: SecretStr = Field(SecretStr(""), description="Bearer token required by /api/v1 when set")
+    api_token: SecretStr = Field(SecretStr(""), description="One bearer token for /api/v1 (named default); "
+                                 "API_TOKENS names several")
+    api_tokens: Annotated[tuple[tuple[str, SecretStr], ...], NoDecode] = Field(
+        (), description="Bearer tokens for /api/v1 as name:token pairs, comma separated; each gateway's users "
+                        "are its own")
+    api_rate_per_minute: int = Field(600, ge=1, description="Requests per minute one API token, and one client "
+                                     "address, may send in all")
     redis_url: str = Field("", description="Redis for rate limits shared by replicas; empty means in-process")
     rate_limit_per_minute: int = Field(20, ge=1, description="Messages a resident may send per minute")
     telegram_max_rate: float = Field(30, ge=0, description="Messages per second the bot sends overall "
@@ -74,6 +82,35 @@ class Settings(BaseSettings):
                 raise ValueError("must be Telegram user ids (numbers) separated by commas, e.g. 12345,67890")
             return tuple(int(p) for p in parts)
         return v
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        pairs = []
+        for part in (p.strip() for p in v.split(",")):
+            if not part:
+                continue
+            name, sep, token = part.partition(":")
+            if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", name.strip()) or not token.strip():
+                raise ValueError("must be name:token pairs separated by commas, e.g. wechat:4f9c...,portal:81ab... "
+                                 "(names: letters, digits, _ . -)")
+            pairs.append((name.strip(), SecretStr(token.strip())))
+        names = [n for n, _ in pairs]
+        if len(set(names)) != len(names):
+            raise ValueError("each token needs its own name")
+        if len({t.get_secret_value() for _, t in pairs}) != len(pairs):
+            raise ValueError("each name needs its own token")
+        return tuple(pairs)
+
+    @property
+    def bearer_tokens(self) -> dict[str, str]:
+        """name → token for /api/v1: API_TOKENS, and API_TOKEN as the token named "default"."""
+        tokens = {name: token.get_secret_value() for name, token in self.api_tokens}
+        if self.api_token.get_secret_value():
+            tokens.setdefault("default", self.api_token.get_secret_value())
+        return tokens
 
     @field_validator("telegram_api_base_url", "webhook_url")
     @classmethod
@@ -110,6 +147,8 @@ def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
             shown = "(set, hidden)" if value.get_secret_value() else "(not set)"
         elif name in ("database_url", "redis_url") and value:
             shown = _mask_url(str(value))
+        elif name == "api_tokens":
+            shown = ",".join(f"{n}:(hidden)" for n, _ in value) or "(not set)"
         elif isinstance(value, tuple):
             shown = ",".join(map(str, value)) or "(none)"
         else:
@@ -131,6 +170,37 @@ def _mask_url(url: str) -> str:
 
 class SettingsError(Exception):
     """One clear line naming the setting that is wrong."""
+
+
+def require_salt(settings: Settings) -> None:
+    """Services hash residents' ids with USER_ID_SALT; with an empty key the hashes in every log line and
+    record could be reversed by trying every id."""
+    if not settings.user_id_salt.get_secret_value():
+        raise SettingsError("USER_ID_SALT is not set: residents' ids would be hashed without a secret; set it once "
+                            "to a long random string (python3 -c 'import secrets; print(secrets.token_hex(32))') "
+                            "and keep it")
+
+
+SALT_FILE = "user-id-salt"
+
+
+def local_salt(data_dir: Path) -> str:
+    """The console's salt when USER_ID_SALT is not set: made once, random, kept in the data directory
+    readable by its owner only, so hashes stay comparable from one session to the next."""
+    path = data_dir / SALT_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(salt + "\n")
+    return salt
 
 
 def load_settings(**overrides: object) -> Settings:

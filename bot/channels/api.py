@@ -1,10 +1,14 @@
 """The HTTP API: `POST /api/v1/messages` with `{"user": "...", "text": "..."}` → the Reply as JSON.
 
-For gateways the bot does not speak to itself (a WeChat bridge, a ticketing system). Bearer `API_TOKEN`.
+For gateways the bot does not speak to itself (a WeChat bridge, a ticketing system). Each gateway has its
+own bearer token (`API_TOKENS` name:token pairs); the users a token names are that token's own, so one
+gateway can neither read nor continue another's residents' conversations. Without any token the API is
+open only while `serve` listens on loopback (development); `check` refuses anything else.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 
@@ -14,22 +18,25 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.kit import Action, ChannelKit, Incoming
 from bot.channels.requests import BadRequest, read_json
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "api"
+PATH = "/api/v1/messages"
 MAX_USER = 200  # characters of a gateway's user id
+LOCAL = "local"  # the token name of requests on a loopback-only server without tokens
 
 
 class ApiChannel:
     name = CHANNEL
 
-    def __init__(self, kit: ChannelKit, *, token: str, max_body: int):
+    def __init__(self, kit: ChannelKit, *, tokens: dict[str, str], max_body: int, overall_per_minute: int):
         self.kit = kit
-        self.token = token
+        self.tokens = tokens
         self.max_body = max_body
-        self.routes: list[BaseRoute] = [Route("/api/v1/messages", self.messages, methods=["POST"])]
+        self.overall = overall_per_minute
+        self.routes: list[BaseRoute] = [Route(PATH, self.messages, methods=["POST"])]
 
     async def start(self) -> None:
         return None
@@ -37,11 +44,22 @@ class ApiChannel:
     async def stop(self) -> None:
         return None
 
+    def token_name(self, request: Request) -> str | None:
+        """The name of the bearer token presented; LOCAL when no token is configured; None when refused.
+        Every token is compared, in constant time, whichever matches."""
+        if not self.tokens:
+            return LOCAL
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip().encode()
+        found = None
+        for name, token in self.tokens.items():
+            if secrets.compare_digest(given, token.encode()) and found is None:
+                found = name
+        return found
+
     async def messages(self, request: Request) -> Response:
-        if self.token:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not secrets.compare_digest(given.encode(), self.token.encode()):
-                return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
+        token = self.token_name(request)
+        if token is None:
+            return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
         try:
             data = await read_json(request, self.max_body)
         except BadRequest as exc:
@@ -49,13 +67,37 @@ class ApiChannel:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             return JSONResponse({"error": "expected {\"user\": \"...\", \"text\": \"...\"}"}, status_code=422)
-        user = str(data.get("user") or "")[:MAX_USER]
-        resident = self.kit.resident(CHANNEL, user or None)
-        reply = await self.kit.receive(Incoming(resident, Action("say", data["text"])))
+        user = data.get("user")
+        if not isinstance(user, str | int) or isinstance(user, bool) or not str(user).strip():
+            return JSONResponse({"error": "\"user\" is required: the gateway's id of the resident, so that each "
+                                          "resident has their own conversation and rate limit"}, status_code=400)
+        # The token's name is part of the identity: gateway A's "u1" is not gateway B's "u1".
+        resident = self.kit.resident(CHANNEL, f"{token}:{str(user)[:MAX_USER]}")
+        address = request.client.host if request.client else "unknown"
+        limits = ((f"api-token:{token}", self.overall), (f"api-address:{address}", self.overall))
+        reply = await self.kit.receive(Incoming(resident, Action("say", data["text"]), limit_keys=limits))
         if reply is not None and reply.intent_id == "rate_limited":
             return JSONResponse({"error": "rate limited"}, status_code=429)
         return JSONResponse(reply.to_dict() if reply is not None else {})
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def check(settings: Settings) -> None:
+    """Refuse an API that other hosts could reach without a token."""
+    if not settings.bearer_tokens and not is_loopback(settings.host):
+        raise SettingsError(f"API_TOKENS is not set but serve listens on {settings.host}, so /api/v1 would be open "
+                            "to other hosts: set API_TOKENS (name:token pairs) or HOST=127.0.0.1")
+
+
 def from_settings(settings: Settings, kit: ChannelKit) -> ApiChannel:
-    return ApiChannel(kit, token=settings.api_token.get_secret_value(), max_body=settings.max_body_bytes)
+    check(settings)
+    return ApiChannel(kit, tokens=settings.bearer_tokens, max_body=settings.max_body_bytes,
+                      overall_per_minute=settings.api_rate_per_minute)

@@ -16,7 +16,8 @@ WELCOME = (
 QUIT = {"/quit", "/exit", "quit", "exit", "退出"}
 
 
-def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+                user_hash: str | None = None) -> int:
     interactive = stdin.isatty()
     if interactive:
         with contextlib.suppress(ImportError):
@@ -42,10 +43,10 @@ def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = 
         if text in {"+", "-"}:
             reply = dialogue.feedback(conversation, helpful=text == "+")
         elif (command := navigation_command(text)) is not None:  # the welcome, help and lists every channel shows
-            reply = dialogue.navigate(conversation, *command, channel="console") or dialogue.handle(
-                conversation, line, channel="console")
+            reply = dialogue.navigate(conversation, *command, channel="console", user_hash=user_hash) or \
+                dialogue.handle(conversation, line, channel="console", user_hash=user_hash)
         else:
-            reply = dialogue.handle(conversation, line, channel="console")
+            reply = dialogue.handle(conversation, line, channel="console", user_hash=user_hash)
         print(f"机器人：{reply.text}", file=stdout)
         if reply.rateable:
             print("（+ 有帮助 / - 没帮助）", file=stdout)

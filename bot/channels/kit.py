@@ -63,7 +63,8 @@ class Incoming:
     resident: Resident
     action: Action
     key: str | None = None  # the channel's id of this delivery (Telegram update id, WeChat MsgId); None: no dedupe
-    limit_keys: tuple[str, ...] = ()  # further rate-limit keys besides the resident (a token, a client address)
+    # Further rate limits besides the resident's, as (key, per minute): a gateway's token, a client address.
+    limit_keys: tuple[tuple[str, int], ...] = ()
 
 
 class ClaimStore(Protocol):
@@ -99,10 +100,11 @@ class ChannelKit:
 
     # -- the shared steps, for channels that need one alone -------------------------------------
 
-    async def allow(self, *keys: str) -> bool:
-        """Every key within its rate limit (each hit counted only while all so far allowed)."""
-        for key in keys:
-            if not await asyncio.to_thread(self.limiter.allow, key):
+    async def allow(self, *keys: tuple[str, int | None]) -> bool:
+        """Every (key, per-minute limit) within its limit (None: the resident's limit). Stops at the first
+        refusal, so a refused message does not use up the keys after it."""
+        for key, limit in keys:
+            if not await self.limiter.allow(key, limit):
                 RATE_LIMITED.inc()
                 return False
         return True
@@ -150,8 +152,8 @@ class ChannelKit:
         (status "notice") when the resident is over the limit or pressed a stale button; None for a
         redelivered message, which must not be answered again."""
         who = incoming.resident
-        keys = tuple(k for k in (who.user_hash and f"{who.channel}:{who.user_hash}",) if k) + incoming.limit_keys
-        if not await self.allow(*keys):
+        mine = ((f"{who.channel}:{who.user_hash}", None),) if who.user_hash else ()
+        if not await self.allow(*mine, *incoming.limit_keys):
             return self.notice("rate_limited")
         async with self.turn(who.conversation_id):
             if not await self.first_time(who.channel, incoming.key):

@@ -7,7 +7,9 @@ Adding a channel (WeChat, the web page) is one module plus its settings in `bot/
        def from_settings(settings: Settings, kit: ChannelKit) -> HttpChannel | None
 
    returning None when its settings are not there (the channel is then simply not mounted), and raising
-   `SettingsError` with one line naming the setting when they are there but wrong or incomplete.
+   `SettingsError` with one line naming the setting when they are there but wrong or incomplete. A
+   `check(settings)` function beside it, if any, is called before the knowledge base loads, so that such
+   a mistake stops `serve` at once.
 2. Add one line to `HTTP_CHANNELS` below: name → module path. The module is imported only when `serve`
    starts, so a deployment without that channel never loads its libraries.
 
@@ -44,6 +46,15 @@ class HttpChannel(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+def check_channels(settings: Settings, *, skip: frozenset[str] = frozenset()) -> None:
+    """Each channel's own `check(settings)`, if it has one, before anything is loaded: a wrong or incomplete
+    setting stops `serve` at once with one line (SettingsError) naming it."""
+    for name, module in HTTP_CHANNELS.items():
+        check = getattr(importlib.import_module(module), "check", None)
+        if name not in skip and check is not None:
+            check(settings)
 
 
 def configured_channels(settings: Settings, kit: ChannelKit, *,

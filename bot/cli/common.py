@@ -25,13 +25,13 @@ def since(text: str) -> dt.datetime:
     return dt.datetime.now(dt.UTC) - parse_age(text)
 
 
-def load_app(storage: bool):
+def load_app(storage: bool, settings=None):
     """The wired app, or one clear message and exit when the knowledge base or the schema is wrong."""
     from bot.app import build_app
     from bot.knowledge.problems import KnowledgeError
     from bot.storage.errors import SchemaBehind
 
-    settings = load_settings()
+    settings = settings or load_settings()
     try:
         return build_app(settings, storage=storage)
     except KnowledgeError as exc:

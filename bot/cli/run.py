@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import logging
+import re
+import sys
 
 from bot.cli.common import load_app
-from bot.config import SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings, require_salt
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,10 +41,19 @@ def _service_logging() -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import getpass
+
     from bot.channels.console import run_console
+    from bot.config import local_salt
+    from bot.dialogue.records import hash_user_id
     from bot.reloader import Reloader
 
-    app = load_app(storage=not args.no_storage)
+    settings = load_settings()
+    app = load_app(storage=not args.no_storage, settings=settings)
+    # The person at the terminal, hashed like any channel's resident; without USER_ID_SALT the console
+    # keeps a random salt of its own in the data directory.
+    salt = settings.user_id_salt.get_secret_value() or (local_salt(settings.data_dir) if not args.no_storage else "")
+    user_hash = hash_user_id(f"console:{getpass.getuser()}", salt) if salt else None
 
     def tell(swapped: bool, problems: list, version: str) -> None:
         if swapped:
@@ -56,56 +68,101 @@ def cmd_chat(args: argparse.Namespace) -> int:
     reloader.watch()
     reloader.on_sighup()
     try:
-        return run_console(app.dialogue)
+        return run_console(app.dialogue, user_hash=user_hash)
     finally:
         reloader.stop()
         app.close()
+
+
+TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+
+
+def check_telegram_token(settings: Settings) -> None:
+    from bot.channels.telegram import MissingToken
+
+    token = settings.telegram_bot_token.get_secret_value()
+    if not token:
+        raise SettingsError(MissingToken.MESSAGE)
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise SettingsError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters and "
+                            "digits): copy it again from @BotFather")
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
     from telegram import Update
 
     from bot.app import build_kit
-    from bot.channels.telegram import MissingToken, build_application
+    from bot.channels.telegram import build_application
     from bot.reloader import Reloader
 
     _service_logging()
-    if not load_settings().telegram_bot_token.get_secret_value():  # before the knowledge base is loaded
-        raise SettingsError(MissingToken.MESSAGE)
-    app = load_app(storage=True)
-    try:
-        application = build_application(app.settings, build_kit(app))
-    except MissingToken as exc:
-        raise SettingsError(str(exc)) from None
+    settings = load_settings()
+    check_telegram_token(settings)  # before the knowledge base is loaded: a mistake shows at once
+    require_salt(settings)
+    problem = asyncio.run(reach_telegram(settings))
+    if problem:
+        print(f"resident-bot: {problem}", file=sys.stderr)
+        return 1
+    app = load_app(storage=True, settings=settings)
+    application = build_application(app.settings, build_kit(app))
     reloader = Reloader(app.live)
     reloader.watch()
     reloader.on_sighup()
     try:
-        # run_polling stops cleanly on SIGINT and SIGTERM, finishing the updates in flight.
+        # run_polling stops cleanly on SIGINT and SIGTERM, finishing the updates in flight; a network
+        # failure after start is python-telegram-bot's to retry.
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     finally:
+        reloader.stop()
         app.close()
     return 0
+
+
+async def reach_telegram(settings: Settings) -> str | None:
+    """One getMe with the token, before anything else starts: None when Telegram answers, else the one
+    line to print (the token refused, or the Bot API out of reach)."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
+
+    timeout = settings.telegram_timeout
+    request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
+    bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url,
+              request=request)
+    try:
+        async with bot:  # initialize() asks getMe
+            return None
+    except InvalidToken:
+        return "Telegram refused TELEGRAM_BOT_TOKEN (unknown or revoked token): copy the current token from @BotFather"
+    except NetworkError as exc:
+        return (f"could not reach the Telegram Bot API at {settings.telegram_api_base_url} ({type(exc).__name__}): "
+                "check the network, a firewall or proxy, or TELEGRAM_API_BASE_URL")
+    except TelegramError as exc:
+        return f"the Telegram Bot API answered getMe with an error ({type(exc).__name__}): try again later"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from bot.channels.registry import check_channels
     from bot.reloader import Reloader
     from bot.server import create_web_app, describe
 
     _service_logging()
-    app = load_app(storage=True)
-    settings = app.settings
-    if not args.no_telegram and not settings.telegram_bot_token.get_secret_value():
-        raise SettingsError("TELEGRAM_BOT_TOKEN is not set: set it, or run `serve --no-telegram` for the API only")
+    settings = load_settings()
+    settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    skip = frozenset({"telegram"}) if args.no_telegram else frozenset()
+    if not args.no_telegram:
+        check_telegram_token(settings)
+    require_salt(settings)
+    check_channels(settings, skip=skip)  # every channel's settings, before anything is loaded
+    app = load_app(storage=True, settings=settings)
     reloader = Reloader(app.live)
     reloader.watch()
     reloader.on_sighup()
     web = create_web_app(app, telegram=not args.no_telegram)
     logging.getLogger("bot.server").info(describe(list(web.state.channels.values())))
-    config = uvicorn.Config(web, host=args.host or settings.host, port=args.port or settings.port,
-                            log_level="warning", log_config=None)
+    config = uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning", log_config=None)
     return run_server(uvicorn.Server(config))
 
 

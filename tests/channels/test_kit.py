@@ -55,7 +55,7 @@ async def test_rate_limit_gives_a_notice_and_counts_every_key():
     assert len(rec.interactions) == 2  # the refused message is not recorded
     # A further key (a gateway's token, a client address) limits everybody behind it together.
     others = [kit.resident("api", f"user-{i}") for i in range(3)]
-    shared = [await kit.receive(Incoming(o, Action("say", "你好"), limit_keys=("token:a",))) for o in others]
+    shared = [await kit.receive(Incoming(o, Action("say", "你好"), limit_keys=(("token:a", 2),))) for o in others]
     assert [r.status for r in shared] == ["smalltalk", "smalltalk", "notice"]
 
 

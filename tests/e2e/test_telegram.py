@@ -261,6 +261,24 @@ def test_webhook_mode(stub, tmp_path):
         assert web.state.channels["telegram"].forbidden == 2
 
 
+def test_webhook_refuses_malformed_updates_with_400_and_one_line(stub, tmp_path, caplog):
+    app = make_app(stub, tmp_path, webhook_secret="s3cret")
+    caplog.set_level(logging.INFO)
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    bodies = [b"not json", b"[1, 2]", b"{}", b'{"update_id": 5, "message": {"text": "no date, no chat"}}',
+              b'{"update_id": "x", "message": 5}', b'{"update_id": 6, "callback_query": []}',
+              b'{"update_id": 7, "message": ' * 3000 + b"1" + b"}" * 3000]
+    with TestClient(create_web_app(app, limiter=InProcessRateLimiter(100)), raise_server_exceptions=False) as client:
+        codes = [client.post("/telegram/webhook", content=body, headers=secret).status_code for body in bodies]
+        update = {"update_id": 8, **message_update("厂通路哪年通车")}
+        assert client.post("/telegram/webhook", json=update, headers=secret).status_code == 200  # still serving
+        stub.wait_for("sendMessage")
+    assert codes == [400] * len(bodies)
+    refused = [r for r in caplog.records if "webhook call refused" in r.getMessage()]
+    assert len(refused) == len(bodies) and not any(r.exc_info for r in caplog.records)
+    assert app.repository.count_interactions() == 1
+
+
 def test_http_api_with_bearer_token(stub, tmp_path):
     app = make_app(stub, tmp_path, api_token="tok")
     with TestClient(create_web_app(app, telegram=False)) as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 from starlette.requests import Request
@@ -14,12 +15,13 @@ from telegram.ext import Application
 from bot.channels.kit import ChannelKit
 from bot.channels.requests import BadRequest, read_json
 from bot.channels.telegram.application import build_application
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.observability import FORBIDDEN
 
 log = logging.getLogger(__name__)
 
 PATH = "/telegram/webhook"
+SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class TelegramWebhook:
@@ -75,8 +77,19 @@ class TelegramWebhook:
         return Response(status_code=200)
 
 
+def check(settings: Settings) -> None:
+    """A webhook without a secret would either take forged updates or refuse every real one."""
+    secret = settings.webhook_secret.get_secret_value()
+    if settings.webhook_url and not secret:
+        raise SettingsError("WEBHOOK_SECRET is not set but WEBHOOK_URL is: set WEBHOOK_SECRET to a random string "
+                            "(1-256 of A-Z a-z 0-9 _ -), which Telegram then sends with every update")
+    if secret and not SECRET_CHARS.fullmatch(secret):
+        raise SettingsError("WEBHOOK_SECRET may hold only A-Z a-z 0-9 _ - (1-256 characters): Telegram refuses others")
+
+
 def from_settings(settings: Settings, kit: ChannelKit) -> TelegramWebhook | None:
     """Mounted when TELEGRAM_BOT_TOKEN is set."""
     if not settings.telegram_bot_token.get_secret_value():
         return None
+    check(settings)
     return TelegramWebhook(settings, kit)
