@@ -9,6 +9,7 @@ licence allows research use only, so an operator must name it, and its terms are
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import logging
@@ -210,7 +211,9 @@ class Embedder:
         if not background:
             self._fill(missing, texts, out)
             return out
-        threading.Thread(target=self._fill, args=(missing, texts, out), name="encode-knowledge", daemon=True).start()
+        thread = threading.Thread(target=self._fill, args=(missing, texts, out), name="encode-knowledge", daemon=True)
+        _encoding.add(thread)
+        thread.start()
         return out
 
     def _fill(self, missing: list[str], texts: list[str], out: KnowledgeVectors) -> None:
@@ -260,6 +263,28 @@ class Embedder:
         stay out of the cache)."""
         known = self._memo.get(text)
         return known if known is not None else self._recent(text[:MODEL_MAX_CHARS])
+
+
+_encoding: set[threading.Thread] = set()
+EXIT_WAIT = 60.0  # seconds a process that ends during a first start's encoding gives it to finish
+
+
+@atexit.register
+def _finish_encoding() -> None:
+    """A one-off command (`ask`) answers by words in a second and ends, long before a cold knowledge base
+    is encoded: let the encoding finish (it is saved chunk by chunk, so a cut loses little), so that the
+    next start has the vectors. Ctrl-C skips it."""
+    running = [t for t in _encoding if t.is_alive()]
+    if not running:
+        return
+    progress_log.info("finishing the sentence model's first encoding so that later starts use it "
+                      "(Ctrl-C to skip)")
+    deadline = time.monotonic() + EXIT_WAIT
+    try:
+        for thread in running:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:
+        pass
 
 
 _shared: dict[tuple[str, Path | None], Embedder | None] = {}
