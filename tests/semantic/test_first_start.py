@@ -57,6 +57,21 @@ def test_a_first_start_answers_by_words_until_the_vectors_are_ready(bundled_kb, 
     assert restarted._knowledge.array() is not None and again.encoder.batches == 0
 
 
+def test_a_process_ending_during_the_first_encoding_lets_it_finish(bundled_kb, tmp_path):
+    """`ask` answers by words and ends at once; its exit waits for the encoding, so the next start has it."""
+    from bot.semantic import model
+
+    embedder = Embedder(bundled_embedder().choice, tmp_path)
+    gate = Gate(embedder.encoder)
+    embedder.encoder = gate
+    matcher = Matcher(bundled_kb, embedder=embedder, background=True)
+    threading.Timer(0.2, gate.open.set).start()
+    model._finish_encoding()  # what the interpreter runs at exit
+    assert matcher._knowledge.array() is not None
+    restarted = Embedder(bundled_embedder().choice, tmp_path).prepare(list(embedder._memo), background=True)
+    assert restarted.array() is not None  # read from the cache at once, nothing left to encode
+
+
 def test_message_vectors_are_remembered(bundled_kb, tmp_path):
     embedder = Embedder(bundled_embedder().choice, tmp_path)
     calls = []
