@@ -88,7 +88,8 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": args.database_url, "RATE_LIMIT_PER_MINUTE": "100000",
            "API_RATE_PER_MINUTE": "10000000", "LOG_FORMAT": "json"}
     subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, env=env, check=True)
-    from bot.storage.repository import Repository, make_engine
+    from bot.storage.connection import make_engine
+    from bot.storage.repository import Repository
 
     repo = Repository(make_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://")))
     before = repo.count_interactions()

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     intents_dir: Path | None = Field(None, description="Small-talk intents directory (default: beside knowledge)")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in the data directory")
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the default SQLite file lives")
+    db_connect_timeout: float = Field(3, gt=0, le=300, description="Seconds to wait for a new database connection")
+    db_statement_timeout: float = Field(5, gt=0, le=3600,
+                                        description="Seconds a database statement of the running bot may take")
+    db_pool_timeout: float = Field(2, gt=0, le=300, description="Seconds to wait for a free pooled connection")
+    context_read_timeout: float = Field(0.5, gt=0, le=30, description="Seconds a message waits for its "
+                                        "conversation context before it is answered without it")
     user_id_salt: SecretStr = Field(SecretStr(""), description="Secret salt for hashing residents' ids")
     answer_threshold: float = Field(_DEFAULTS.answer, ge=0, le=1, description="Score needed to answer")
     answer_margin: float = Field(_DEFAULTS.margin, ge=0, le=10,
@@ -146,7 +152,7 @@ def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
         if isinstance(value, SecretStr):
             shown = "(set, hidden)" if value.get_secret_value() else "(not set)"
         elif name in ("database_url", "redis_url") and value:
-            shown = _mask_url(str(value))
+            shown = mask_url(str(value))
         elif name == "api_tokens":
             shown = ",".join(f"{n}:(hidden)" for n, _ in value) or "(not set)"
         elif isinstance(value, tuple):
@@ -157,7 +163,7 @@ def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _mask_url(url: str) -> str:
+def mask_url(url: str) -> str:
     """postgresql://user:secret@host/db → postgresql://user:***@host/db"""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

@@ -10,13 +10,22 @@ import logging
 import sys
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter("resident_bot_messages_total", "Messages handled, by outcome", ["status", "channel"])
 LATENCY = Histogram("resident_bot_message_seconds", "Time to build a reply",
                     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
 RELOADS = Counter("resident_bot_reloads_total", "Knowledge base reloads, by result", ["result"])
 STORAGE_ERRORS = Counter("resident_bot_storage_errors_total", "Failed writes to the database")
+STORAGE_UP = Gauge("resident_bot_storage_up", "1 while the database takes writes, 0 during an outage")
+RECORDS_WAITING = Gauge("resident_bot_records_waiting", "Records in the local journal, not in the database yet")
+RECORDS_WRITTEN = Counter("resident_bot_records_written_total", "Records stored in the database")
+RECORDS_DEAD = Counter("resident_bot_records_dead_total",
+                       "Records the database refused even after cleaning, set aside in dead-records.jsonl")
+CLAIMS_UNCHECKED = Counter("resident_bot_claims_unchecked_total",
+                           "Deliveries handled without checking for a redelivery: the database did not say in time")
+CONTEXT_MISSES = Counter("resident_bot_context_read_fallbacks_total",
+                         "Context reads that took too long or found the database away; answered without it")
 RATE_LIMITED = Counter("resident_bot_rate_limited_total", "Messages refused by the per-resident rate limit")
 FORBIDDEN = Counter("resident_bot_webhook_forbidden_total", "Webhook calls without the right secret")
 

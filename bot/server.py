@@ -6,7 +6,6 @@ starts them in its lifespan and, on shutdown, stops them (updates in flight fini
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -45,16 +44,17 @@ def create_web_app(app: App, *, telegram: bool = True, limiter: RateLimiter | No
             app.close()  # flush pending records
 
     async def healthz(_request: Request) -> Response:
-        database = await asyncio.to_thread(app.database_reachable)
-        body = {"status": "ok" if database is not False else "degraded",
-                "knowledge_version": app.live.snapshot.version, "git_commit": app.live.snapshot.kb.git_commit,
-                "database": database, "sentence_model": app.live.snapshot.matcher.embedder is not None}
-        return JSONResponse(body, status_code=200)
+        return JSONResponse(app.health())  # liveness: 200 while the process serves, even degraded
+
+    async def readyz(_request: Request) -> Response:
+        ready, body = app.readiness()
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(_request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    routes = [Route("/metrics", metrics, methods=["GET"]), Route("/healthz", healthz, methods=["GET"])]
+    routes = [Route("/metrics", metrics, methods=["GET"]), Route("/healthz", healthz, methods=["GET"]),
+              Route("/readyz", readyz, methods=["GET"])]
     for channel in channels:
         routes.extend(channel.routes)
     web = Starlette(routes=routes, lifespan=lifespan)

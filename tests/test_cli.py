@@ -10,7 +10,8 @@ import pytest
 from bot.cli import main, parse_age
 from bot.config import SettingsError
 from bot.dialogue.records import InteractionRecord
-from bot.storage.repository import Repository, make_engine
+from bot.storage.connection import make_engine
+from bot.storage.repository import Repository
 
 
 @pytest.fixture

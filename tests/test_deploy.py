@@ -55,12 +55,17 @@ def test_metrics_and_healthz(tmp_path):
     with TestClient(create_web_app(app, telegram=False)) as client:
         client.post("/api/v1/messages", json={"user": "u1", "text": "潞河附校晚托到几点"})
         health = client.get("/healthz").json()
+        ready = client.get("/readyz")
         metrics = client.get("/metrics").text
     assert health == {"status": "ok", "knowledge_version": app.live.snapshot.version,
-                      "git_commit": app.live.snapshot.kb.git_commit, "database": True, "sentence_model": True}
+                      "git_commit": app.live.snapshot.kb.git_commit, "database": True, "sentence_model": True,
+                      "records_waiting": 0, "records_set_aside": 0}
+    assert ready.status_code == 200 and ready.json()["ready"] is True
     assert re.search(r'resident_bot_messages_total\{channel="api",status="answer"\} [1-9]', metrics)
     assert "resident_bot_message_seconds_bucket" in metrics and "resident_bot_reloads_total" in metrics
     assert "resident_bot_storage_errors_total" in metrics and "resident_bot_rate_limited_total" in metrics
+    for name in ("storage_up 1.0", "records_waiting 0.0", "records_dead_total", "records_written_total"):
+        assert f"resident_bot_{name}" in metrics
 
 
 def cli_commands() -> set[str]:

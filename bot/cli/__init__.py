@@ -13,6 +13,7 @@ import sys
 from bot.cli import config, db, evaluate, kb, replay, report, run
 from bot.cli.common import parse_age
 from bot.config import SettingsError
+from bot.storage.errors import StorageUnavailable
 
 __all__ = ["build_parser", "main", "parse_age"]
 
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"resident-bot: {exc}", file=sys.stderr)
         return 2
+    except StorageUnavailable as exc:
+        print(f"resident-bot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.storage import schema
-    from bot.storage.repository import make_engine
+    from bot.storage.connection import make_engine
 
     settings = load_settings()
     engine = make_engine(settings.effective_database_url)
@@ -33,10 +33,21 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_db_purge(args: argparse.Namespace) -> int:
     from bot.app import open_repository
+    from bot.storage.retention import purge_files
 
     settings = load_settings()
     age = parse_age(args.older_than) if args.older_than else dt.timedelta(days=settings.retention_days)
+    before = dt.datetime.now(dt.UTC) - age
     repo = open_repository(settings, upgrade_sqlite=False)
-    counts = repo.purge(dt.datetime.now(dt.UTC) - age)
+    counts = repo.purge(before)
+    files = purge_files(settings.data_dir, before)
+    counts |= {"journal records": files["journal"], "set-aside records": files["set_aside"]}
     print("deleted " + ", ".join(f"{n} {table}" for table, n in counts.items()) + f" older than {age.days} days")
+    if files["journal_in_use"]:
+        print(f"{files['journal_in_use']} journal file(s) belong to a running bot: their records reach the "
+              "database within seconds and go with the next purge")
+    if not repo.checkpoint():
+        print("SQLite's write-ahead log is in use by a running bot: deleted text leaves it at the next checkpoint "
+              "(run `db purge` again with the bot stopped to be sure)")
+    repo.engine.dispose()
     return 0

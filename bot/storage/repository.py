@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
-from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, delete, event, select
+from sqlalchemy import Engine, case, delete, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from bot.dialogue.context import ConversationContext
 from bot.dialogue.records import FeedbackRecord, InteractionRecord
+from bot.storage.entries import ContextWrite, Entry, clean
 from bot.storage.models import Conversation, ConversationState, Feedback, Interaction, ProcessedMessage
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
-
-        @event.listens_for(engine, "connect")
-        def _wal(dbapi_conn, _record):  # concurrent readers while the bot writes
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
-            dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                         connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {})
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Repository:
@@ -45,52 +23,64 @@ class Repository:
 
     # -- writes ---------------------------------------------------------------------------------
 
+    def write_batch(self, entries: Sequence[Entry]) -> None:
+        """Store entries in one transaction. Idempotent and order-free, so a journal can be replayed
+        any number of times: an interaction id is stored once, and a rating or a context never
+        replaces a newer one."""
+        entries = [clean(e) for e in entries]
+        interactions = list({e.id: e for e in entries if isinstance(e, InteractionRecord)}.values())
+        ratings = _latest(
+            [e for e in entries if isinstance(e, FeedbackRecord)], lambda e: e.interaction_id, lambda e: e.created_at)
+        contexts = _latest(
+            [e for e in entries if isinstance(e, ContextWrite)], lambda e: e.conversation_id, lambda e: e.updated_at)
+        insert = _insert_for(self.engine)
+        with self.engine.begin() as conn:
+            if interactions:
+                stmt = insert(Conversation).values(_conversations(interactions))
+                new = stmt.excluded
+                conn.execute(stmt.on_conflict_do_update(index_elements=[Conversation.id], set_={
+                    "started_at": case((new.started_at < Conversation.started_at, new.started_at),
+                                       else_=Conversation.started_at),
+                    "last_seen_at": case((new.last_seen_at > Conversation.last_seen_at, new.last_seen_at),
+                                         else_=Conversation.last_seen_at)}))
+                conn.execute(insert(Interaction).values([asdict(r) for r in interactions])
+                             .on_conflict_do_nothing(index_elements=[Interaction.id]))
+            if ratings:
+                stmt = insert(Feedback).values([asdict(r) for r in ratings])
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=[Feedback.interaction_id],
+                    set_={"helpful": stmt.excluded.helpful, "created_at": stmt.excluded.created_at,
+                          "entry_id": stmt.excluded.entry_id},
+                    where=Feedback.created_at <= stmt.excluded.created_at))
+            if contexts:
+                stmt = insert(ConversationState).values([
+                    {"conversation_id": c.conversation_id, "data": c.data, "updated_at": c.created_at}
+                    for c in contexts])
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=[ConversationState.conversation_id],
+                    set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
+                    where=ConversationState.updated_at <= stmt.excluded.updated_at))
+
+    def probe(self) -> None:
+        """Raises unless the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     def record_interaction(self, record: InteractionRecord) -> None:
         """Idempotent: the same record id written twice is stored once."""
-        with self.sessions.begin() as s:
-            if s.get(Interaction, record.id) is not None:
-                return
-            self._touch_conversation(s, record)
-            s.add(Interaction(**asdict(record)))
-
-    @staticmethod
-    def _touch_conversation(s: Session, record: InteractionRecord) -> None:
-        conv = s.get(Conversation, record.conversation_id)
-        if conv is None:
-            s.add(Conversation(id=record.conversation_id, channel=record.channel, user_hash=record.user_hash,
-                               started_at=record.created_at, last_seen_at=record.created_at))
-        else:
-            conv.last_seen_at = max(_utc(conv.last_seen_at), record.created_at)
+        self.write_batch([record])
 
     def record_feedback(self, record: FeedbackRecord) -> None:
         """One rating per answer; pressing again replaces it."""
-        with self.sessions.begin() as s:
-            row = s.scalar(select(Feedback).where(Feedback.interaction_id == record.interaction_id))
-            if row is None:
-                s.add(Feedback(**asdict(record)))
-            else:
-                row.helpful, row.created_at = record.helpful, record.created_at
+        self.write_batch([record])
+
+    def save_context(self, conversation_id: str, context: ConversationContext) -> None:
+        self.write_batch([ContextWrite(conversation_id, context.to_json(), context.updated_at or 0.0)])
 
     def load_context(self, conversation_id: str) -> ConversationContext | None:
         with self.sessions() as s:
             row = s.get(ConversationState, conversation_id)
             return ConversationContext.from_json(row.data) if row else None
-
-    def save_context(self, conversation_id: str, context: ConversationContext) -> None:
-        now = dt.datetime.fromtimestamp(context.updated_at or 0, dt.UTC)
-        for attempt in range(2):  # two replicas may insert the same new conversation at once
-            try:
-                with self.sessions.begin() as s:
-                    row = s.get(ConversationState, conversation_id)
-                    if row is None:
-                        s.add(ConversationState(conversation_id=conversation_id, data=context.to_json(),
-                                                updated_at=now))
-                    else:
-                        row.data, row.updated_at = context.to_json(), now
-                return
-            except IntegrityError:
-                if attempt:
-                    raise
 
     def claim_message(self, channel: str, key: str) -> bool:
         """True the first time (channel, message key) is claimed, by any replica; False for a redelivery."""
@@ -105,6 +95,8 @@ class Repository:
         """Delete everything older than `before`: the privacy retention limit."""
         counts: dict[str, int] = {}
         with self.sessions.begin() as s:
+            if self.engine.dialect.name == "sqlite":  # overwrite deleted rows instead of leaving them in free pages
+                s.connection().exec_driver_sql("PRAGMA secure_delete=ON")
             old = select(Interaction.id).where(Interaction.created_at < before)
             counts["feedback"] = s.execute(
                 delete(Feedback).where((Feedback.created_at < before) | Feedback.interaction_id.in_(old))
@@ -117,6 +109,15 @@ class Repository:
             counts["conversations"] = s.execute(
                 delete(Conversation).where(Conversation.last_seen_at < before)).rowcount
         return counts
+
+    def checkpoint(self) -> bool:
+        """SQLite: copy the write-ahead log into the database file and empty it, so that deleted text
+        no longer lies in the log. False when a reader (a running bot) kept it from finishing."""
+        if self.engine.dialect.name != "sqlite":
+            return True
+        with self.engine.connect() as conn:
+            busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        return not busy
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -136,3 +137,34 @@ class Repository:
 
         with self.sessions() as s:
             return int(s.scalar(select(func.count()).select_from(Interaction)) or 0)
+
+
+def _insert_for(engine: Engine):
+    """INSERT with ON CONFLICT, which SQLAlchemy offers per dialect."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _latest(items: list, key, when) -> list:
+    """One item per key: the newest (the later one on a tie, as in the journal's order)."""
+    chosen: dict = {}
+    for item in items:
+        k = key(item)
+        if k not in chosen or when(item) >= when(chosen[k]):
+            chosen[k] = item
+    return list(chosen.values())
+
+
+def _conversations(records: list[InteractionRecord]) -> list[dict[str, object]]:
+    rows: dict[str, dict[str, object]] = {}
+    for r in records:
+        row = rows.setdefault(r.conversation_id, {"id": r.conversation_id, "channel": r.channel,
+                                                  "user_hash": r.user_hash, "started_at": r.created_at,
+                                                  "last_seen_at": r.created_at})
+        row["started_at"] = min(row["started_at"], r.created_at)  # type: ignore[type-var]
+        row["last_seen_at"] = max(row["last_seen_at"], r.created_at)  # type: ignore[type-var]
+    return list(rows.values())
+

@@ -12,7 +12,6 @@ from bot.dialogue.context import MemoryContextStore
 from bot.dialogue.engine import Dialogue
 from bot.live import LiveKnowledge
 from bot.reports.report import build_report
-from bot.storage.buffer import BufferedRecorder
 from tests.auxil.db import fresh_repository
 from tests.auxil.dialogue import shared_live
 from tests.auxil.kb import BUNDLED, INTENTS
@@ -31,13 +30,11 @@ def test_fit_keeps_whole_lines_and_counts_the_rest():
 def test_unanswered_is_bounded_deduplicated_and_fits(tmp_path):
     """Anyone can fill the unanswered list: long, repeated, multi-line questions stay one short line each."""
     repo = fresh_repository("sqlite", tmp_path)
-    recorder = BufferedRecorder(repo)
-    dialogue = Dialogue(shared_live(), MemoryContextStore(), recorder)
+    dialogue = Dialogue(shared_live(), MemoryContextStore(), repo)
     for i in range(60):
         dialogue.handle(f"c{i}", f"公积金第{i}次怎么提取\n" + "很长的问题" * 300)
     for _ in range(5):
         dialogue.handle("c-same", "护照在哪里办")
-    recorder.close()
     commands = AdminCommands(shared_live(), lambda since: build_report(repo, since))
     text = commands.run("unanswered", limit=TELEGRAM_LIMIT)
     lines = text.splitlines()
@@ -71,9 +68,7 @@ def test_reload_with_many_errors_fits_and_counts_them(live):
 
 def test_stats_reports_the_last_day(tmp_path):
     repo = fresh_repository("sqlite", tmp_path)
-    recorder = BufferedRecorder(repo)
-    Dialogue(shared_live(), MemoryContextStore(), recorder).handle("c", "厂通路哪年通车")
-    recorder.close()
+    Dialogue(shared_live(), MemoryContextStore(), repo).handle("c", "厂通路哪年通车")
     now = dt.datetime.now(dt.UTC)
     text = AdminCommands(shared_live(), lambda since: build_report(repo, since), clock=lambda: now).run("stats")
     assert text.startswith("过去24小时：1 条消息") and "answer 100%" in text

@@ -11,7 +11,6 @@ from bot.admin.suggest import render_yaml, unanswered_groups
 from bot.cli import main
 from bot.dialogue.context import MemoryContextStore
 from bot.dialogue.engine import Dialogue
-from bot.storage.buffer import BufferedRecorder
 from tests.auxil.db import fresh_repository
 from tests.auxil.dialogue import shared_live
 from tests.auxil.kb import BUNDLED, INTENTS
@@ -65,7 +64,7 @@ def test_impact_against_a_git_ref(tmp_path, monkeypatch, capsys):
 
 def test_suggest_groups_unanswered_questions(tmp_path, monkeypatch, capsys):
     repo = fresh_repository("sqlite", tmp_path)
-    dialogue = Dialogue(shared_live(), MemoryContextStore(), BufferedRecorder(repo))
+    dialogue = Dialogue(shared_live(), MemoryContextStore(), repo)
     for text in ("公积金怎么提取", "公积金怎么提取？", "请问公积金怎么提取呀", "驾照到期怎么换", "一键呼怎么收费"):
         dialogue.handle("c", text)
     dialogue.handle("d", "公租房配租多少户")

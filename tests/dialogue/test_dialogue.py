@@ -7,7 +7,8 @@ import datetime as dt
 from bot.dialogue.freshness import forecast_date
 from bot.matching.normalise import to_simplified
 from bot.storage import schema
-from bot.storage.repository import Repository, make_engine
+from bot.storage.connection import make_engine
+from bot.storage.repository import Repository
 from tests.auxil.dialogue import ListRecorder, make_dialogue
 
 SOURCE = "来源：大国新村《事关教育和交通等领域，北京城市副中心集中汇报“我为群众办实事”成果》，2021年12月28日"

@@ -13,7 +13,8 @@ import uuid
 import httpx
 import pytest
 
-from bot.storage.repository import Repository, make_engine
+from bot.storage.connection import make_engine
+from bot.storage.repository import Repository
 from tests.auxil.db import empty_database
 from tests.auxil.kb import ROOT
 

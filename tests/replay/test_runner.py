@@ -15,7 +15,6 @@ from bot.ratelimit import InProcessRateLimiter
 from bot.replay.format import load_replay_file
 from bot.replay.record import dump, record_conversations
 from bot.replay.runner import coverage, run_files
-from bot.storage.buffer import BufferedRecorder
 from tests.auxil.db import fresh_repository
 from tests.auxil.dialogue import shared_live
 
@@ -99,7 +98,7 @@ def test_choices_feedback_and_script_expectations(tmp_path):
 
 def test_record_from_a_seeded_database(tmp_path):
     repo = fresh_repository("sqlite", tmp_path)
-    dialogue = Dialogue(shared_live(), MemoryContextStore(), BufferedRecorder(repo),
+    dialogue = Dialogue(shared_live(), MemoryContextStore(), repo,
                         today=lambda: dt.date(2026, 11, 29))
     kit = ChannelKit(dialogue, salt="s", limiter=InProcessRateLimiter(100))
     one, two = kit.resident("api", 424242), kit.resident("api", 777)

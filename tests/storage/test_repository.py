@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import stat
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
@@ -11,8 +13,9 @@ from bot.dialogue.context import ConversationContext
 from bot.dialogue.records import FeedbackRecord, InteractionRecord, hash_user_id
 from bot.reports.report import build_report, render_html
 from bot.storage import schema
-from bot.storage.buffer import BufferedRecorder
-from bot.storage.repository import Repository, make_engine
+from bot.storage.connection import make_engine
+from bot.storage.entries import ContextWrite
+from bot.storage.repository import Repository
 from tests.auxil.db import backends, empty_database, fresh_repository
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
@@ -139,35 +142,70 @@ def test_html_report_has_charts_and_tables_and_needs_no_network(repo):
     assert "<script" not in page.split("<svg", 1)[0]
 
 
-def test_buffered_recorder_keeps_records_while_the_database_is_down(repo):
-    down = Repository(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"))
-    recorder = BufferedRecorder(down)
-    for i in range(3):
-        recorder.record_interaction(record(i))
-    assert len(recorder.pending) == 3
-    recorder.repository = repo  # the database is back
-    assert recorder.flush() == 0
-    recorder.record_interaction(record(1))  # retried records are not duplicated
-    assert repo.count_interactions() == 3
+def test_a_batch_replayed_in_any_order_changes_nothing(repo):
+    """The journal may be replayed after a crash, partly or twice: ids keep interactions single, and a
+    rating or a context never replaces a newer one."""
+    later = NOW + dt.timedelta(minutes=1)
+    new_rating = FeedbackRecord(f"{1:032x}", "conv-1", "e", False, later)
+    old_rating = FeedbackRecord(f"{1:032x}", "conv-1", "e", True, NOW)
+    new_ctx = ContextWrite("conv-1", ConversationContext(last_entry_id="new", updated_at=later.timestamp()).to_json(),
+                           later.timestamp())
+    old_ctx = ContextWrite("conv-1", ConversationContext(last_entry_id="old", updated_at=NOW.timestamp()).to_json(),
+                           NOW.timestamp())
+    repo.write_batch([record(1, when=later), new_rating, new_ctx, record(2)])
+    repo.write_batch([record(1, when=later), old_rating, old_ctx, record(2), record(1, when=later)])
+    assert repo.count_interactions() == 2
+    assert [f.helpful for f in repo.feedback(NOW - dt.timedelta(days=1))] == [False]
+    assert repo.load_context("conv-1").last_entry_id == "new"
+    [conv] = [c for c in _conversations(repo) if c.id == "conv-1"]
+    assert (_naive(conv.started_at), _naive(conv.last_seen_at)) == (_naive(later), _naive(later))
+    repo.write_batch([record(4, when=NOW)])  # an older message of the same conversation, replayed late
+    [conv] = [c for c in _conversations(repo) if c.id == "conv-1"]
+    assert (_naive(conv.started_at), _naive(conv.last_seen_at)) == (_naive(NOW), _naive(later))
 
 
-@pytest.mark.parametrize("backend", backends())
-def test_database_down_then_back_loses_nothing_and_duplicates_nothing(backend, tmp_path):
-    """Buffered in memory up to a bound, then spilled to a file; written exactly once when it returns."""
-    good = fresh_repository(backend, tmp_path)
-    down = Repository(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"))
-    spill = tmp_path / "pending.jsonl"
-    recorder = BufferedRecorder(down, max_pending=5, spill_path=spill)
-    for i in range(12):
-        recorder.record_interaction(record(i, when=NOW + dt.timedelta(seconds=i)))
-    recorder.record_feedback(FeedbackRecord(f"{3:032x}", "conv-0", "luhe-late-care-end-time", False, NOW))
-    assert len(recorder.pending) == 5 and recorder.spilled == 8
-    recorder.close()  # shutting down while the database is still away: everything to the file
-    assert len(recorder.pending) == 0 and recorder.spilled == 13
-    # A new process finds the file and the database back.
-    again = BufferedRecorder(good, max_pending=5, spill_path=spill)
-    again.record_interaction(record(3, when=NOW))  # a retry of a record already spilled
-    assert again.flush() == 0 and not spill.exists()
-    assert good.count_interactions() == 12
-    assert [f.helpful for f in good.feedback(NOW - dt.timedelta(days=1))] == [False]
-    good.engine.dispose()
+def test_text_a_database_cannot_hold_is_cleaned(repo):
+    """NUL (refused by PostgreSQL), lone surrogates (no UTF-8 for them), over-long keys and NaN."""
+    nasty = replace(record(1, text="公积金\x00怎么\ud800提取"), conversation_id="api:" + "x" * 100,
+                    candidates=[{"id": "e", "score": float("nan")}], score=float("inf"))
+    other = replace(nasty, id=f"{2:032x}", conversation_id="api:" + "x" * 99 + "y")
+    repo.write_batch([nasty, other])
+    rows = sorted(repo.interactions(NOW - dt.timedelta(days=1)), key=lambda r: r.id)
+    assert [r.text for r in rows] == ["公积金\ufffd怎么\ufffd提取"] * 2
+    assert len({r.conversation_id for r in rows}) == 2 and all(len(r.conversation_id) == 64 for r in rows)
+    assert rows[0].candidates == [{"id": "e", "score": None}] and rows[0].score == 0.0
+
+
+def test_purge_leaves_no_deleted_text_in_sqlite_files(tmp_path):
+    repo = fresh_repository("sqlite", tmp_path)
+    marker = "潞河附校晚托MARKER-7f3a"
+    repo.record_interaction(record(1, text=marker, when=NOW - dt.timedelta(days=400)))
+    repo.record_interaction(record(2, when=NOW))
+    files = [tmp_path / name for name in ("test.sqlite3", "test.sqlite3-wal")]
+    assert any(marker.encode() in f.read_bytes() for f in files if f.exists())
+    repo.purge(NOW - dt.timedelta(days=180))
+    assert repo.checkpoint()
+    assert not any(marker.encode() in f.read_bytes() for f in tmp_path.iterdir() if f.is_file())
+    assert repo.count_interactions() == 1
+    repo.engine.dispose()
+
+
+def test_sqlite_files_are_private(tmp_path):
+    repo = fresh_repository("sqlite", tmp_path / "data")
+    repo.record_interaction(record(1))
+    modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in (tmp_path / "data").iterdir()}
+    assert modes and set(modes.values()) == {0o600}, modes
+    repo.engine.dispose()
+
+
+def _conversations(repo: Repository):
+    from sqlalchemy import select
+
+    from bot.storage.models import Conversation
+
+    with repo.sessions() as s:
+        return list(s.scalars(select(Conversation)))
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=None) if value.tzinfo else value
