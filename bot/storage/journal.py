@@ -57,6 +57,7 @@ class Journal:
         directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         self._lock = threading.RLock()  # also the condition the writer waits on, holding it
         self.appended = threading.Condition(self._lock)
+        self.appends = 0  # lines appended by this process, ever: tells the writer something new came
         # Oldest first; the last one is the current segment, this process's own.
         self._segments: list[Segment] = [self._new_segment()]
         if legacy_spill is not None and legacy_spill.exists():  # the spill file of earlier versions
@@ -74,6 +75,7 @@ class Journal:
             seg.size += len(line)
             seg.lines += 1
             seg.dirty = True
+            self.appends += 1
             if seg.size >= self.rotate_bytes:
                 self._segments.append(self._new_segment())
             self.appended.notify_all()
@@ -102,7 +104,7 @@ class Journal:
             want *= 2  # one line longer than a batch
         if cut == 0 and start + len(data) >= size and not seg.own:
             return Batch(seg, start + len(data), [], torn=data)
-        return Batch(seg, start + cut, data[:cut].splitlines(), torn=b"")
+        return Batch(seg, start + cut, data[:cut].split(b"\n")[:-1], torn=b"")
 
     def consumed(self, batch: Batch) -> None:
         """The batch is stored or set aside: forget it, and delete what nothing is left in."""

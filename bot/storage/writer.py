@@ -127,6 +127,7 @@ class RecordWriter:
                     with self.journal.appended:
                         self._memory.extendleft(reversed(lines))
                 continue
+            seen = self.journal.appends
             batch = self.journal.next_batch()
             if batch is not None:
                 if self._store(batch.lines, batch.torn):
@@ -142,7 +143,7 @@ class RecordWriter:
                     orphans = now
                     self.journal.adopt_orphans()
             with self.journal.appended:
-                if self.journal.waiting == 0 and not self._memory and not self._stopping:
+                if self.journal.appends == seen and not self._memory and not self._stopping:
                     self.journal.appended.wait(IDLE_CHORES)
 
     def _sleep(self, seconds: float) -> bool:
