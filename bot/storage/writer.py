@@ -103,9 +103,9 @@ class RecordWriter:
                 break
         self.journal.sync()
         self.journal.close()
-        if left:
-            log.warning("%d record(s) not stored yet; they stay in %s for the next start", left,
-                        self.journal.directory)
+        if left:  # during an outage this was said when it began
+            log.log(logging.INFO if not self.status.up else logging.WARNING,
+                    "%d record(s) not stored yet; they stay in %s for the next start", left, self.journal.directory)
         return left
 
     # -- the thread ---------------------------------------------------------------------------------
