@@ -29,6 +29,9 @@ ENV PATH=/venv/bin:$PATH \
     PORT=8080 \
     LOG_FORMAT=json \
     PYTHONUNBUFFERED=1
+# The data directory exists, owned by the bot, so that a volume mounted there is too (journal, set-aside records).
+RUN mkdir -p /home/resident/.local/share/resident-bot && chown -R resident /home/resident/.local \
+    && chmod 700 /home/resident/.local/share/resident-bot
 USER resident
 # Administrators edit knowledge/ and intents/ without rebuilding: mount them over these paths.
 VOLUME ["/app/knowledge", "/app/intents"]

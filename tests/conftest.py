@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -14,6 +15,8 @@ from tests.auxil.semantic import TEST_CACHE, bundled_embedder
 # Knowledge-base sentence vectors are cached in the checkout (CLI subprocesses inherit it), shared by every
 # test session of it, never in the developer's own cache.
 os.environ.setdefault("CACHE_DIR", str(TEST_CACHE))
+# The default data directory (SQLite file, record journal) of apps a test builds without one: a temp dir.
+os.environ.setdefault("XDG_DATA_HOME", tempfile.mkdtemp(prefix="resident-bot-test-data-"))
 
 
 def pytest_sessionstart(session):

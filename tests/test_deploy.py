@@ -54,6 +54,7 @@ def test_metrics_and_healthz(tmp_path):
     app = build_app(settings)
     with TestClient(create_web_app(app, telegram=False)) as client:
         client.post("/api/v1/messages", json={"user": "u1", "text": "潞河附校晚托到几点"})
+        assert app.storage.flush(10) == 0  # the background writer stores the records within moments
         health = client.get("/healthz").json()
         ready = client.get("/readyz")
         metrics = client.get("/metrics").text

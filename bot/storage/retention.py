@@ -14,8 +14,11 @@ from bot.storage.service import JOURNAL_DIR, LEGACY_SPILL
 
 
 def purge_files(data_dir: Path, before: dt.datetime) -> dict[str, int]:
+    deleted = in_use = 0
     journal = data_dir / JOURNAL_DIR
-    deleted, in_use = purge_segments(journal, before, _time_of) if journal.is_dir() else (0, 0)
+    for directory in [journal, *journal.glob("*/")] if journal.is_dir() else []:  # one per database
+        more, busy = purge_segments(directory, before, _time_of)
+        deleted, in_use = deleted + more, in_use + busy
     legacy = data_dir / LEGACY_SPILL
     if legacy.exists():  # an older version's spill file: same rules, same format
         more, _ = purge_segments(data_dir, before, _time_of, pattern=LEGACY_SPILL)

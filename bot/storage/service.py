@@ -6,6 +6,7 @@ journal into the database, in batches), dead letters, the database's status, and
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,13 +90,19 @@ class Storage:
         return left
 
 
+def journal_directory(data_dir: Path, database: str) -> Path:
+    """One journal per database, so that records are only ever replayed into the database they were
+    meant for (a data directory may serve `chat` on SQLite today and PostgreSQL tomorrow)."""
+    return data_dir / JOURNAL_DIR / hashlib.sha256(database.encode()).hexdigest()[:16]
+
+
 def open_storage(settings: StorageSettings) -> Storage:
     """Storage for a running bot. A database that does not answer does not stop it: it starts degraded
     (one log line), keeps records in the journal and recovers by itself when the database returns."""
     t = settings.timeouts
     engine = make_engine(settings.database_url, t)
     repository = Repository(engine)
-    journal_dir = settings.data_dir / JOURNAL_DIR
+    journal_dir = journal_directory(settings.data_dir, engine.url.render_as_string(hide_password=True))
     status = StorageStatus(str(journal_dir))
     local = engine.dialect.name == "sqlite"
     try:

@@ -97,7 +97,7 @@ def test_kill_9_while_the_database_hangs_loses_no_record_and_duplicates_none(tmp
             proc.wait(10)
         assert slowest < 5, slowest  # was up to 60 s a request with the old code
         assert health["status"] == "degraded" and health["records_waiting"] > 0 and ready.status_code == 503
-        segments = list((data / "journal").glob("*.jsonl"))
+        segments = list((data / "journal").rglob("*.jsonl"))
         assert segments and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in segments)
         lines = first_log.read_text(encoding="utf-8").splitlines()
         outage = [json.loads(x)["message"] for x in lines if "database unreachable" in x]
@@ -128,7 +128,7 @@ def test_chat_with_an_unreachable_database_answers_and_says_so_in_one_line(tmp_p
     assert "DATABASE_URL is postgresql+psycopg://bot:***@127.0.0.1" in line and "check that" in line
     assert "s3cret" not in done.stderr
     # The conversation was not lost: it waits in the journal for the database.
-    [segment] = (tmp_path / "data" / "journal").glob("*.jsonl")
+    [segment] = (tmp_path / "data" / "journal").rglob("*.jsonl")
     assert [json.loads(x)["kind"] for x in segment.read_text(encoding="utf-8").splitlines()].count("interaction") == 1
 
 

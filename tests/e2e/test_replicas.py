@@ -47,6 +47,14 @@ def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     raise AssertionError("serve did not become healthy")
 
 
+def stored(base: str, timeout: float = 10) -> None:
+    """Wait until the replica's background writer has stored what it journalled (milliseconds, usually;
+    a resident's next message takes seconds to type)."""
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{base}/healthz", timeout=5).json().get("records_waiting") and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def stop(proc: subprocess.Popen) -> int:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -67,7 +75,9 @@ def test_two_replicas_share_context_and_rate_limit(tmp_path):
     user = f"resident-{uuid.uuid4().hex[:8]}"
     try:
         def ask(base: str, text: str) -> httpx.Response:
-            return httpx.post(f"{base}/api/v1/messages", json={"user": user, "text": text}, timeout=10)
+            reply = httpx.post(f"{base}/api/v1/messages", json={"user": user, "text": text}, timeout=10)
+            stored(base)  # the next turn goes to the other replica: let this one's context reach the database
+            return reply
 
         assert ask(url_a, "和滨海新区跨省通办多少项").json()["faq_id"] == "cross-province-binhai"
         assert ask(url_b, "那廊坊呢？").json()["faq_id"] == "regional-langfang"  # context from replica A

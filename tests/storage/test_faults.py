@@ -13,9 +13,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.app import build_app
-from bot.channels.web import create_web_app
 from bot.config import load_settings
 from bot.dialogue.records import InteractionRecord
+from bot.server import create_web_app
 from bot.storage import schema
 from bot.storage.connection import Timeouts, make_engine
 from bot.storage.service import StorageSettings, open_storage

@@ -27,7 +27,7 @@ def test_purge_covers_the_journal_the_set_aside_records_and_the_sqlite_log(tmp_p
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["db", "upgrade"]) == 0
     # A bot that died during an outage left two records in its journal, one of them very old.
-    journal = Journal(data / "journal")
+    journal = Journal(data / "journal" / "0123456789abcdef")  # one directory per database
     journal.append(encode(record(1, 400, "OLD-JOURNAL-TEXT")))
     journal.append(encode(record(2, 1, "new journal text")))
     journal.close()

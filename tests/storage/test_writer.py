@@ -14,7 +14,9 @@ from prometheus_client import REGISTRY
 from bot.dialogue.records import InteractionRecord
 from bot.storage import schema
 from bot.storage.connection import Timeouts, make_engine
-from bot.storage.service import StorageSettings, open_storage
+from bot.storage.entries import encode
+from bot.storage.journal import Journal
+from bot.storage.service import StorageSettings, journal_directory, open_storage
 from tests.auxil.db import backends, empty_database
 from tests.auxil.dialogue import make_dialogue
 
@@ -105,6 +107,20 @@ def test_context_written_a_moment_ago_is_read_back(tmp_path):
     assert dialogue.handle(conversation, "和滨海新区跨省通办多少项").entry_id == "cross-province-binhai"
     assert dialogue.handle(conversation, "那廊坊呢？").entry_id == "regional-langfang"
     storage.close()
+
+
+def test_a_journal_is_replayed_only_into_its_own_database(tmp_path):
+    """A data directory used with one database, then another: records never land in the wrong one."""
+    first, second = database("sqlite", tmp_path / "a"), database("sqlite", tmp_path / "b")
+    left = Journal(journal_directory(tmp_path / "data", make_engine(first).url.render_as_string()))
+    left.append(encode(record("c-left", "没存进去的问题")))
+    left.close()  # as after kill -9 during an outage of the first database
+    other = start(second, tmp_path / "data")
+    assert other.flush(10) == 0 and other.repository.count_interactions() == 0
+    other.close()
+    own = start(first, tmp_path / "data")
+    assert own.flush(10) == 0 and [r.text for r in rows(own, "c-left")] == ["没存进去的问题"]
+    own.close()
 
 
 def record(conversation: str, text: str) -> InteractionRecord:
