@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import os
@@ -48,12 +49,11 @@ sys.path.insert(0, str(ROOT))
 from serve_process import free_port  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bot.dialogue.records import hash_user_id  # noqa: E402
 from tests.auxil.db import in_schema  # noqa: E402
 from tests.auxil.faultproxy import FaultProxy  # noqa: E402
 
 BASELINE = "329f3ec"  # main before records left the reply path
-SALT = "faults-benchmark"
+SALT = "faults-benchmark"  # USER_ID_SALT of the servers under test
 QUESTIONS = ["厂通路哪年通车", "潞河附校晚托到几点", "和滨海新区跨省通办多少项", "公租房配租多少户", "你好",
              "公积金怎么提取", "一键呼", "绿心公园几点开门", "三大建築什麼時候開放"]
 SCENARIOS = ("db-blackhole", "db-refused", "kill-9", "nul", "db-down-start", "redis-hung")
@@ -204,16 +204,19 @@ def traffic(server: Server, seconds: float, rate: float, tag: str, row: Row, rep
 
 
 def count_records(db_url: str, replied: dict[str, str], row: Row) -> None:
-    """Each message came from a resident of its own: their conversation must hold exactly one record."""
+    """Each message came from a resident of its own, so its conversation must hold exactly one record:
+    the one whose id its reply carried."""
     engine = create_engine(db_url)
-    conversations = {"api:" + (hash_user_id(user, SALT) or "")[:24]: user for user in replied}
     with engine.connect() as conn:
-        counts = dict(conn.execute(text("SELECT conversation_id, count(*) FROM interactions GROUP BY 1")).all())
+        conversation_of = dict(conn.execute(text("SELECT id, conversation_id FROM interactions")).all())
     engine.dispose()
+    per_conversation = collections.Counter(conversation_of.values())
+    ids = [i for i in replied.values() if i]
+    mine = {conversation_of[i] for i in ids if i in conversation_of}
     row.expected = len(replied)
-    row.stored = sum(1 for c in conversations if counts.get(c))
+    row.stored = sum(i in conversation_of for i in ids)
     row.lost = row.expected - row.stored
-    row.duplicated = sum(max(0, counts.get(c, 0) - 1) for c in conversations)
+    row.duplicated = sum(per_conversation[c] - 1 for c in mine)
 
 
 def wait_stored(db_url: str, expected: int, settle: float = 20, limit: float = 120) -> None:

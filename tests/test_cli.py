@@ -40,7 +40,8 @@ def test_db_upgrade_then_report_and_purge(sqlite_env, capsys, tmp_path):
     assert main(["report", "--html", str(html_file)]) == 0
     assert "<svg" in html_file.read_text(encoding="utf-8")
     assert main(["db", "purge", "--older-than", "180d"]) == 0
-    assert "deleted 0 feedback, 1 interactions" in capsys.readouterr().out.splitlines()[-1]
+    [deleted] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("deleted")]
+    assert "deleted 0 feedback, 1 interactions" in deleted
     assert repo.count_interactions() == 2
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.dialogue.context import ConversationContext
 from bot.dialogue.records import FeedbackRecord, InteractionRecord
+from bot.storage.connection import make_engine  # noqa: F401  (its old home; callers in flight import it here)
 from bot.storage.entries import ContextWrite, Entry, clean
 from bot.storage.models import Conversation, ConversationState, Feedback, Interaction, ProcessedMessage
 

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from bot.channels.kit import Action, ChannelKit, Incoming
 from bot.ratelimit import InProcessRateLimiter
 from bot.storage import schema
-from bot.storage.repository import Repository, make_engine
+from bot.storage.connection import make_engine
+from bot.storage.repository import Repository
 from tests.auxil.db import backends, empty_database, fresh_repository
 from tests.auxil.dialogue import ListRecorder, make_dialogue
 

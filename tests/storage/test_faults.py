@@ -118,8 +118,9 @@ def test_serve_starts_degraded_and_recovers_by_itself(database, proxy, tmp_path,
         assert client.get("/readyz").status_code == 200
         assert app.storage.flush(10) == 0
         assert client.get("/healthz").json()["status"] == "ok"
-    conversation = "api:" + app.dialogue_hash(user)
-    assert count(app.storage, conversation) == 1
+    [stored] = [row for row in app.storage.repository.interactions(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+                if row.id == r.json()["interaction_id"]]
+    assert stored.text == "潞河附校晚托到几点"
 
 
 def count(storage, conversation: str) -> int:
