@@ -14,8 +14,9 @@ from bot.knowledge.schema import KnowledgeBase
 
 @dataclass
 class CheckResult:
-    kb: KnowledgeBase | None
+    kb: KnowledgeBase | None  # None when there are errors: such a knowledge base is never served
     problems: list[Problem]
+    self_check_skipped: bool = False  # the matcher's check needs every entry: it waits for the errors' fix
 
     @property
     def errors(self) -> list[Problem]:
@@ -31,7 +32,9 @@ class CheckResult:
     def summary(self) -> str:
         counts = f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)"
         if self.kb is None:
-            return f"FAILED: {counts}; the bot keeps serving its previous knowledge base until these are fixed"
+            skipped = "; the matcher self-check runs once they are fixed" if self.self_check_skipped else ""
+            return (f"FAILED: {counts}; the bot keeps serving its previous knowledge base until the errors are "
+                    f"fixed{skipped}")
         kb = self.kb
         return (f"{'OK' if not self.errors else 'FAILED'}: {len(kb.entries)} entries, {kb.question_count} questions, "
                 f"{len(kb.topics)} topics, {len(kb.intents)} intents, version {kb.version_label}; {counts}")
@@ -50,13 +53,14 @@ class CheckResult:
 
 def run_check(directory: Path | None = None, *, self_check: bool = True,
               today: dt.date | None = None) -> CheckResult:
-    kb, problems = check_knowledge(directory)
+    kb, problems = check_knowledge(directory, partial=True)
+    failed = any(p.severity == "error" for p in problems)
     if kb is not None:
-        problems = problems + lint(kb, today)
-        if self_check:
+        problems = problems + lint(kb, today)  # the warnings of every entry that did load
+        if self_check and not failed:
             from bot.matching.matcher import Matcher
             from bot.matching.selfcheck import self_check as consistency
 
             problems += consistency(Matcher(kb))
     problems.sort(key=lambda p: (p.path, p.line, p.column, p.severity))
-    return CheckResult(kb, problems)
+    return CheckResult(None if failed else kb, problems, self_check_skipped=failed and self_check)

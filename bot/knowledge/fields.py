@@ -41,9 +41,11 @@ class Collector:
             self.error(node, f"{what} must be a block of `key: value` lines, found {describe(node.value)}")
             return None
         out: dict[str, Any] = {}
+        suggested: set[str] = set()  # a misspelt required key is one error, not also "missing"
         for key, value in node.value.items():
             if key not in spec:
                 hint = difflib.get_close_matches(key, list(spec), n=1)
+                suggested.update(hint)
                 fix = f"did you mean `{hint[0]}`?" if hint else f"allowed keys: {', '.join(spec)}"
                 self.error((value.key_line, value.key_column), f"unknown key `{key}` in {what}; {fix}")
                 continue
@@ -54,7 +56,7 @@ class Collector:
             if checked is not None:
                 out[key] = checked
         for key, (_kind, required, _limit) in spec.items():
-            if required and key not in node.value:
+            if required and key not in node.value and key not in suggested:
                 self.error(node, f"{what} is missing `{key}`; add a `{key}:` line")
         return out
 
@@ -63,18 +65,13 @@ class Collector:
         if kind == "str":
             return self.text(node, limit, name)
         if kind == "date":
-            if isinstance(v, dt.datetime):
-                return v.date()
-            if isinstance(v, dt.date):
-                return v
-            if isinstance(v, str):
-                try:
-                    return dt.date.fromisoformat(v.strip())
-                except ValueError as exc:
-                    self.error(node, f"{name} `{v}` is not a valid date ({exc}); write it as YYYY-MM-DD")
-                    return None
-            self.error(node, f"{name} must be a date written as YYYY-MM-DD, found {describe(v)}")
-            return None
+            return self.date(node, name)
+        if kind == "dates":  # one date, or a list of them
+            if not isinstance(v, list):
+                one = self.date(node, name)
+                return None if one is None else (one,)
+            days = [self.date(item, f"an item of {name}") for item in v]
+            return tuple(d for d in days if d is not None) if None not in days else None
         if kind == "str_list":
             if not isinstance(v, list):
                 self.error(node, f"{name} must be a list (lines starting with `- `), found {describe(v)}")
@@ -92,6 +89,21 @@ class Collector:
                 return None
             return node
         raise AssertionError(kind)
+
+    def date(self, node: Located, name: str) -> dt.date | None:
+        v = node.value
+        if isinstance(v, dt.datetime):
+            return v.date()
+        if isinstance(v, dt.date):
+            return v
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v.strip())
+            except ValueError as exc:
+                self.error(node, f"{name} `{v}` is not a valid date ({exc}); write it as YYYY-MM-DD")
+                return None
+        self.error(node, f"{name} must be a date written as YYYY-MM-DD, found {describe(v)}")
+        return None
 
     def text(self, node: Located, limit: int, name: str) -> str | None:
         v = node.value

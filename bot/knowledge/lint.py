@@ -38,12 +38,7 @@ def _entry_warnings(e: Entry, today: dt.date, source_text: str) -> list[Problem]
     if alternates < MIN_ALTERNATES:
         out.append(_warn(e, f"`{e.id}` has {alternates} alternate question(s); write at least "
                             f"{MIN_ALTERNATES} the way residents ask"))
-    if e.review_by and e.review_by < today:
-        out.append(_warn(e, f"`{e.id}` was due for review on {e.review_by}; check the answer is still true "
-                            "and move `review_by` forward"))
-    if e.expires and e.expires < today:
-        out.append(_warn(e, f"`{e.id}` states a forecast that expired on {e.expires}; residents are told it "
-                            "may have changed. Update the answer when the outcome is known"))
+    out.extend(_passed_dates(e, today))
     if source_text and question_key(e.source.quote) not in source_text:
         out.append(_warn(e, f"the `source.quote` of `{e.id}` is not found in knowledge/sources/; "
                             "copy the passage exactly from the source document"))
@@ -56,6 +51,28 @@ def _entry_warnings(e: Entry, today: dt.date, source_text: str) -> list[Problem]
                             "(the bot converts replies for residents who write in traditional)"))
     if _ASKS_NUMBER.search(e.canonical_question) and not _HAS_NUMBER.search(e.answer):
         out.append(_warn(e, f"the question of `{e.id}` asks for a number or a date but the answer has none"))
+    return out
+
+
+def _passed_dates(e: Entry, today: dt.date) -> list[Problem]:
+    """A passed review or forecast date warns until the answer is updated or the date acknowledged."""
+    out: list[Problem] = []
+    seen = set(e.acknowledged_passed)
+    ack = (f"; or, if the outcome is not known yet, acknowledge it with `acknowledged_passed: {{0}}` "
+           "(residents are still told it may have changed)")
+    if e.review_by and e.review_by < today and e.review_by not in seen:
+        out.append(_warn(e, f"`{e.id}` was due for review on {e.review_by}; check the answer is still true "
+                            "and move `review_by` forward" + ack.format(e.review_by)))
+    if e.expires and e.expires < today and e.expires not in seen:
+        out.append(_warn(e, f"`{e.id}` states a forecast that expired on {e.expires}; residents are told it "
+                            "may have changed. Update the answer when the outcome is known" + ack.format(e.expires)))
+    for d in e.acknowledged_passed:
+        if d not in (e.review_by, e.expires):
+            out.append(_warn(e, f"`acknowledged_passed` of `{e.id}` names {d}, which is neither its `expires` "
+                                "nor its `review_by`; write the date it acknowledges, or remove it"))
+        elif d >= today:
+            out.append(_warn(e, f"`acknowledged_passed` of `{e.id}` names {d}, which has not passed yet; "
+                                "acknowledge a date only after it has passed"))
     return out
 
 

@@ -27,6 +27,7 @@ ENTRY_SPEC: Spec = {
     "as_of": ("date", True, 0),
     "review_by": ("date", False, 0),
     "expires": ("date", False, 0),
+    "acknowledged_passed": ("dates", False, 0),
     "follow_ups": ("str_list", False, 63),
     "tags": ("str_list", False, 30),
     "aspects": ("str_list", False, 30),
@@ -109,13 +110,16 @@ def load_knowledge(knowledge_dir: Path | None = None, intents_dir: Path | None =
 
 
 def check_knowledge(
-    knowledge_dir: Path | None = None, intents_dir: Path | None = None
+    knowledge_dir: Path | None = None, intents_dir: Path | None = None, *, partial: bool = False
 ) -> tuple[KnowledgeBase | None, list[Problem]]:
-    """Load and validate everything; return the snapshot (None when there are errors) and all problems."""
+    """Load and validate everything; return the snapshot (None when there are errors) and all problems.
+
+    `partial` returns, despite errors, what did load (the valid entries), for `kb check` to lint: an
+    administrator fixing one error should still see every warning at once. Never serve a partial one."""
     kdir = Path(knowledge_dir) if knowledge_dir else default_knowledge_dir()
     idir = Path(intents_dir) if intents_dir else default_intents_dir(kdir)
     loader = _Loader(kdir, idir)
-    kb = loader.run()
+    kb = loader.run(partial)
     return kb, loader.problems
 
 
@@ -124,6 +128,8 @@ class _Loader:
         self.kdir = kdir
         self.idir = idir
         self.problems: list[Problem] = []
+        # Ids of entries dropped for an error of their own: naming them elsewhere is not a second error.
+        self.dropped: set[str] = set()
 
     def rel(self, path: Path) -> str:
         try:
@@ -143,7 +149,7 @@ class _Loader:
             node = None
         return col, node
 
-    def run(self) -> KnowledgeBase | None:
+    def run(self, partial: bool = False) -> KnowledgeBase | None:
         if not self.kdir.is_dir():
             self.problems.append(Problem(str(self.kdir), 1, 1, "knowledge directory not found"))
             return None
@@ -160,7 +166,7 @@ class _Loader:
         self.cross_check(entries, {a.id for a in aspects})
         if not entries and not self.problems:
             self.problems.append(Problem(self.rel(self.kdir), 1, 1, "no entries found; add a topic file"))
-        if any(p.severity == "error" for p in self.problems):
+        if any(p.severity == "error" for p in self.problems) and not partial:
             return None
         return KnowledgeBase(
             entries=tuple(entries),
@@ -200,8 +206,15 @@ class _Loader:
             col.error(node.value["id"], f"id `{f['id']}` must be lower-case letters, digits and dashes")
         source = col.fields(f["source"], SOURCE_SPEC, "`source`") if "source" in f else None
         if len(col.problems) > before or source is None:
+            if "id" in f:
+                self.dropped.add(f["id"])
             return None
         questions = f["questions"]
+        for q in node.value["questions"].value:
+            if _JOINED.search(q.value):
+                col.warn(q, f"question “{q.value}” of `{f['id']}` looks like two questions joined by ` - `: "
+                            "a `- ` line indented deeper than the one above it continues that line; "
+                            "indent every question of the list the same")
         return Entry(
             id=f["id"],
             topic=f["topic"],
@@ -212,6 +225,7 @@ class _Loader:
             as_of=f["as_of"],
             review_by=f.get("review_by"),
             expires=f.get("expires"),
+            acknowledged_passed=f.get("acknowledged_passed", ()),
             follow_ups=f.get("follow_ups", ()),
             tags=f.get("tags", ()),
             aspects=f.get("aspects", ()),
@@ -237,6 +251,8 @@ class _Loader:
                                 f" ({owner.path}:{owner.line}); keep it in one entry")
                 questions.setdefault(key, e)
             for ref in e.follow_ups:
+                if ref in self.dropped:
+                    continue  # that entry's own error is reported where it is
                 if ref not in ids:
                     where.error((e.line, 3), f"`follow_ups` of `{e.id}` names unknown entry `{ref}`"
                                 + did_you_mean(ref, ids))
@@ -363,6 +379,8 @@ class _Loader:
 
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+# What YAML makes of an over-indented `- ` line: it folds it into the question above as " - ".
+_JOINED = re.compile(r"\s-\s+\S")
 
 
 def git_commit(directory: Path) -> str | None:

@@ -40,6 +40,9 @@ class Entry:
     as_of: dt.date
     review_by: dt.date | None = None
     expires: dt.date | None = None
+    # Passed `expires`/`review_by` dates an administrator has seen: the reply still warns residents,
+    # `kb check` no longer does (the outcome is not known yet, so there is nothing to update).
+    acknowledged_passed: tuple[dt.date, ...] = ()
     follow_ups: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     aspects: tuple[str, ...] = ()
@@ -61,6 +64,7 @@ class Entry:
             "as_of": self.as_of.isoformat(),
             "review_by": self.review_by.isoformat() if self.review_by else None,
             "expires": self.expires.isoformat() if self.expires else None,
+            "acknowledged_passed": [d.isoformat() for d in self.acknowledged_passed],
             "follow_ups": list(self.follow_ups),
             "tags": list(self.tags),
             "aspects": list(self.aspects),
