@@ -20,9 +20,15 @@ COPY --from=build /venv /venv
 WORKDIR /app
 COPY --chown=resident knowledge ./knowledge
 COPY --chown=resident intents ./intents
+# The labelled questions and conversation tests, so that `eval`, `replay` and `kb impact` work here too
+# (the package never reads tests/; these settings say where the files are).
+COPY --chown=resident tests/data ./evaluation
+COPY --chown=resident tests/conversations ./conversations
 ENV PATH=/venv/bin:$PATH \
     KNOWLEDGE_DIR=/app/knowledge \
     INTENTS_DIR=/app/intents \
+    LABELLED_QUESTIONS=/app/evaluation/labelled_questions.yaml \
+    CONVERSATIONS_DIR=/app/conversations \
     XDG_DATA_HOME=/home/resident/.local/share \
     XDG_CACHE_HOME=/home/resident/.cache \
     HOST=0.0.0.0 \

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
 
     knowledge_dir: Path | None = Field(None, description="Knowledge base directory (default: ./knowledge)")
     intents_dir: Path | None = Field(None, description="Small-talk intents directory (default: beside knowledge)")
+    labelled_questions: Path | None = Field(None, description="Labelled question set for `eval` and `kb impact` "
+                                            "(default: tests/data/labelled_questions.yaml of a clone)")
+    conversations_dir: Path | None = Field(None, description="Conversation tests for `replay` and `kb impact` "
+                                           "(default: tests/conversations of a clone)")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in the data directory")
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the default SQLite file lives")
     db_connect_timeout: float = Field(3, gt=0, le=300, description="Seconds to wait for a new database connection")
@@ -139,19 +143,49 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'resident-bot.sqlite3'}"
 
     @property
+    def labelled_questions_path(self) -> Path:
+        return _existing(self.labelled_questions, "LABELLED_QUESTIONS", Path("tests/data/labelled_questions.yaml"))
+
+    @property
+    def conversations_path(self) -> Path:
+        return _existing(self.conversations_dir, "CONVERSATIONS_DIR", Path("tests/conversations"))
+
+    @property
     def thresholds(self) -> Thresholds:
         return Thresholds(answer=self.answer_threshold, margin=self.answer_margin,
                           clarify=self.clarify_threshold, nearby=self.nearby_threshold)
 
 
+# Where the source clone keeps its files; an installed package (the Docker image) has no tests/ beside it.
+_CLONE = Path(__file__).resolve().parents[1]
+
+
+def _existing(setting: Path | None, name: str, in_clone: Path) -> Path:
+    """The path a setting names, else the clone's file (from the working directory or beside the package);
+    one line naming the setting when neither exists."""
+    if setting is not None:
+        if not setting.exists():
+            raise SettingsError(f"{name}={setting}: no such file or directory")
+        return setting
+    for root in (Path.cwd(), _CLONE):
+        if (root / in_clone).exists():
+            return root / in_clone
+    raise SettingsError(f"{name} is not set and there is no {in_clone} here (an installed package has no tests/): "
+                        f"set {name}, or run from a clone of the repository")
+
+
 def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
-    """(NAME, effective value with secrets masked, meaning) for every setting."""
+    """(NAME, effective value with secrets masked, meaning) for every setting; a default that is computed
+    (knowledge directory, database, data sets) is shown as what it resolves to."""
     rows = []
+    resolved = _resolved(settings)
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
-        if isinstance(value, SecretStr):
+        if name in resolved:
+            shown = resolved[name]
+        elif isinstance(value, SecretStr):
             shown = "(set, hidden)" if value.get_secret_value() else "(not set)"
-        elif name in ("database_url", "redis_url") and value:
+        elif name == "redis_url" and value:
             shown = mask_url(str(value))
         elif name == "api_tokens":
             shown = ",".join(f"{n}:(hidden)" for n, _ in value) or "(not set)"
@@ -161,6 +195,23 @@ def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
             shown = "" if value is None else str(value)
         rows.append((name.upper(), shown, field.description or ""))
     return rows
+
+
+def _resolved(settings: Settings) -> dict[str, str]:
+    from bot.knowledge.loader import default_intents_dir, default_knowledge_dir
+
+    knowledge = settings.knowledge_dir or default_knowledge_dir()
+    out = {
+        "knowledge_dir": str(knowledge),
+        "intents_dir": str(settings.intents_dir or default_intents_dir(knowledge)),
+        "database_url": mask_url(settings.effective_database_url),
+    }
+    for name, prop in (("labelled_questions", "labelled_questions_path"), ("conversations_dir", "conversations_path")):
+        try:
+            out[name] = str(getattr(settings, prop))
+        except SettingsError:
+            out[name] = "(none: not set, and no clone here)"
+    return out
 
 
 def mask_url(url: str) -> str:

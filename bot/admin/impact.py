@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import tarfile
-import tempfile
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -38,8 +37,8 @@ class ImpactError(Exception):
     pass
 
 
-def knowledge_from_git(ref: str, repo_dir: Path, into: Path) -> Path:
-    """Extract knowledge/ and intents/ as they were at `ref` into a temporary directory."""
+def knowledge_from_git(ref: str, repo_dir: Path, into: Path) -> tuple[Path, Path | None]:
+    """Extract knowledge/ and, when it exists at `ref`, intents/ beside it into a temporary directory."""
     top = subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "--show-toplevel"], capture_output=True,
                          text=True)
     if top.returncode != 0:
@@ -47,13 +46,15 @@ def knowledge_from_git(ref: str, repo_dir: Path, into: Path) -> Path:
     root = Path(top.stdout.strip())
     prefix = str(repo_dir.resolve().relative_to(root))
     intents = str((repo_dir.resolve().parent / "intents").relative_to(root))
-    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", ref, prefix, intents],
-                             capture_output=True)
+    has_intents = subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{ref}:{intents}"],
+                                 capture_output=True).returncode == 0
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", ref, prefix,
+                              *([intents] if has_intents else [])], capture_output=True)
     if archive.returncode != 0:
         raise ImpactError(f"cannot read {prefix} at {ref!r}: {archive.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
-    return into / prefix
+    return into / prefix, (into / intents if has_intents else None)
 
 
 def describe(d: Decision) -> str:
@@ -82,11 +83,26 @@ def compare(old: LiveKnowledge, new: LiveKnowledge, items: list[Labelled], repla
     return impact
 
 
-def against(target: str, knowledge_dir: Path, workdir: tempfile.TemporaryDirectory) -> tuple[Path, Path]:
-    """The knowledge and intents directories to compare with: a directory, or a git ref."""
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What an edit is compared with: its knowledge directory, and the intents that apply to it."""
+
+    knowledge: Path
+    intents: Path
+    borrowed_intents: bool  # the target has no intents/ of its own: the working copy's are used for both
+
+
+def against(target: str, knowledge_dir: Path, current_intents: Path, workdir: Path) -> Target:
+    """The knowledge and intents directories to compare with: a directory, or a git ref. Without intents
+    beside them, the working copy's intents apply, so that identical knowledge files show no change."""
     path = Path(target)
     if path.is_dir():
         kdir = path / "knowledge" if (path / "knowledge").is_dir() else path
-        return kdir, kdir.parent / "intents"
-    kdir = knowledge_from_git(target, knowledge_dir, Path(workdir.name))
-    return kdir, kdir.parent / "intents"
+        intents: Path | None = kdir.parent / "intents"
+        if not intents.is_dir() or not any(intents.glob("*.yaml")):
+            intents = None
+    else:
+        kdir, intents = knowledge_from_git(target, knowledge_dir, workdir)
+    if intents is None:
+        return Target(kdir, current_intents, True)
+    return Target(kdir, intents, False)

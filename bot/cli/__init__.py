@@ -21,8 +21,12 @@ GROUPS = (config, run, kb, evaluate, db, replay, report)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["replay", "record"]:
+        args = replay.record_parser().parse_args(argv[2:])
+    else:
+        parser = build_parser()
+        args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not hasattr(args, "func"):
@@ -42,8 +46,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("resident-bot")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        from bot import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="resident-bot", description="城市副中心便民问答机器人 resident-bot")
+    p.add_argument("--version", action="version", version=f"resident-bot {version()}")
     sub = p.add_subparsers(metavar="COMMAND")
     for group in GROUPS:
         group.register(sub)

@@ -5,12 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from pathlib import Path
 
 from bot.config import SettingsError, load_settings
-
-# Replay files for `replay` and `kb impact`; they ship with a clone of the repository, not with the package.
-CONVERSATIONS_DIR = Path(__file__).resolve().parents[2] / "tests" / "conversations"
 
 
 def parse_age(text: str) -> dt.timedelta:

@@ -10,7 +10,7 @@ from bot.config import describe_settings, load_settings
 
 def register(sub: argparse._SubParsersAction) -> None:
     cf = sub.add_parser("config", help="print the effective settings, secrets masked")
-    cf.add_argument("--json", action="store_true")
+    cf.add_argument("--json", action="store_true", help="one JSON object: setting name → effective value")
     cf.set_defaults(func=cmd_config)
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("eval", help="accuracy on the labelled question set, beside two baselines")
-    e.add_argument("--data", type=Path, help="labelled set (default: tests/data/labelled_questions.yaml)")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--data", type=Path, metavar="FILE",
+                   help="labelled set (default: LABELLED_QUESTIONS, or tests/data/labelled_questions.yaml)")
+    e.add_argument("--json", action="store_true", help="the figures as one JSON object, for tools")
     e.add_argument("--tune", action="store_true", help="search thresholds on the labelled set")
     e.set_defaults(func=cmd_eval)
 

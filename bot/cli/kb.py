@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.cli.common import CONVERSATIONS_DIR, load_kb, open_repository, since
+from bot.cli.common import load_kb, open_repository, since
 from bot.config import SettingsError, load_settings
 
 
@@ -17,15 +17,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     k = kb.add_parser("check", help="report every error and warning with file:line:column")
     k.add_argument("dir", nargs="?", type=Path, help="knowledge directory (default: the bundled one)")
     k.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    k.add_argument("--json", action="store_true")
+    k.add_argument("--json", action="store_true", help="problems and summary as one JSON object")
     k.add_argument("--no-self-check", action="store_true", help="skip the matcher self-consistency check")
     k.set_defaults(func=cmd_kb_check)
     k = kb.add_parser("list", help="topics and entry ids")
-    k.add_argument("--json", action="store_true")
+    k.add_argument("--json", action="store_true", help="topic → entry ids as JSON")
     k.set_defaults(func=cmd_kb_list)
     k = kb.add_parser("show", help="one entry in full")
     k.add_argument("id")
-    k.add_argument("--json", action="store_true")
+    k.add_argument("--json", action="store_true", help="the entry as JSON")
     k.set_defaults(func=cmd_kb_show)
     k = kb.add_parser("export", help="the whole knowledge base as JSON")
     k.add_argument("--json", action="store_true", help="(default) JSON array of entries")
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     k = kb.add_parser("impact", help="which answers an edit changes, and which replay tests it breaks")
     k.add_argument("--against", default="HEAD", help="git ref or directory to compare with (default: HEAD)")
-    k.add_argument("--json", action="store_true")
+    k.add_argument("--json", action="store_true", help="versions, changed answers and broken replays as JSON")
     k.set_defaults(func=cmd_kb_impact)
     k = kb.add_parser("suggest", help="group unanswered questions and propose alternates or new entries")
     k.add_argument("--since", default="30d", help="period such as 30d (default 30d)")
@@ -106,7 +106,7 @@ def cmd_kb_impact(args: argparse.Namespace) -> int:
 
     from bot.admin.impact import ImpactError, against, compare
     from bot.evaluation.labelled import load_labelled
-    from bot.knowledge.loader import default_knowledge_dir
+    from bot.knowledge.loader import default_intents_dir, default_knowledge_dir
     from bot.knowledge.problems import KnowledgeError
     from bot.live import LiveKnowledge
     from bot.replay.runner import collect_files
@@ -114,28 +114,33 @@ def cmd_kb_impact(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     kdir = settings.knowledge_dir or default_knowledge_dir()
+    intents = settings.intents_dir or default_intents_dir(kdir)
+    items = load_labelled(settings.labelled_questions_path)
+    replays = collect_files([settings.conversations_path])
     with tempfile.TemporaryDirectory() as tmp:
-        holder = tempfile.TemporaryDirectory(dir=tmp)
         try:
-            old_k, old_i = against(args.against, kdir, holder)
+            target = against(args.against, kdir, intents, Path(tmp))
             embedder = embedder_for(settings)
-            old = LiveKnowledge(old_k, old_i, settings.thresholds, settings.max_message_chars, embedder)
-            new = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds,
-                                settings.max_message_chars, embedder)
+            old = LiveKnowledge(target.knowledge, target.intents, settings.thresholds, settings.max_message_chars,
+                                embedder)
+            new = LiveKnowledge(kdir, intents, settings.thresholds, settings.max_message_chars, embedder)
         except ImpactError as exc:
             raise SettingsError(f"--against: {exc}") from None
         except KnowledgeError as exc:
             print(str(exc), file=sys.stderr)
             return 1
-        items = load_labelled()
-        replays = collect_files([CONVERSATIONS_DIR])
         impact = compare(old, new, items, replays)
+    old_intents = f"{args.against}'s intents/" if not target.borrowed_intents else f"{intents} (working copy's)"
     if args.json:
         print(json.dumps({"old": impact.old_version, "new": impact.new_version,
+                          "old_intents": old_intents, "new_intents": str(intents),
                           "changes": [_fields(c) for c in impact.changes], "broken": impact.broken,
                           "fixed": impact.fixed}, ensure_ascii=False, indent=2))
     else:
         print(f"knowledge base {impact.old_version} ({args.against}) → {impact.new_version} (working copy)")
+        print(f"intents: {old_intents} → {intents}"
+              + (f"; {args.against} has no intents/ beside its knowledge files, so the working copy's apply to "
+                 "both" if target.borrowed_intents else ""))
         for c in impact.changes:
             ctx = f" (after “{c.context}”)" if c.context else ""
             print(f"  “{c.question}”{ctx}: {c.old} → {c.new}")

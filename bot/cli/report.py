@@ -12,7 +12,7 @@ from bot.cli.common import open_repository, since
 def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("report", help="figures for administrators: volumes, shares, unanswered questions")
     r.add_argument("--since", default="7d", help="period such as 7d or 24h (default 7d)")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--json", action="store_true", help="the figures as one JSON object, for tools")
     r.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML page with charts")
     r.set_defaults(func=cmd_report)
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import yaml
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "tests" / "data" / "labelled_questions.yaml"
 STYLES = {"colloquial", "traditional", "typo", "follow_up", "out_of_scope", "aspect_gap", "smalltalk"}
 
 
@@ -26,7 +25,10 @@ class Labelled:
 
 
 def load_labelled(path: Path | None = None, known_ids: set[str] | None = None) -> list[Labelled]:
-    path = path or DEFAULT_PATH
+    if path is None:
+        from bot.config import load_settings
+
+        path = load_settings().labelled_questions_path  # LABELLED_QUESTIONS, or the clone's tests/data
     items = yaml.safe_load(path.read_text(encoding="utf-8"))
     out = []
     for i, raw in enumerate(items, 1):

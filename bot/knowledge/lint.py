@@ -58,7 +58,7 @@ def _passed_dates(e: Entry, today: dt.date) -> list[Problem]:
     """A passed review or forecast date warns until the answer is updated or the date acknowledged."""
     out: list[Problem] = []
     seen = set(e.acknowledged_passed)
-    ack = (f"; or, if the outcome is not known yet, acknowledge it with `acknowledged_passed: {{0}}` "
+    ack = ("; or, if the outcome is not known yet, acknowledge it with `acknowledged_passed: {0}` "
            "(residents are still told it may have changed)")
     if e.review_by and e.review_by < today and e.review_by not in seen:
         out.append(_warn(e, f"`{e.id}` was due for review on {e.review_by}; check the answer is still true "
