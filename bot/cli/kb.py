@@ -163,6 +163,6 @@ def cmd_kb_suggest(args: argparse.Namespace) -> int:
     settings = load_settings()
     kb = load_kb()
     matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder_for(settings))
-    groups = unanswered_groups(open_repository(), matcher, since(args.since))
-    print(render_yaml(groups, matcher) if args.yaml else render_text(groups, matcher))
+    suggestions = unanswered_groups(open_repository(), matcher, since(args.since))
+    print(render_yaml(suggestions, matcher) if args.yaml else render_text(suggestions, matcher))
     return 0

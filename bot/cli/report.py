@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bot.cli.common import open_repository, since
+from bot.cli.common import load_kb, open_repository, since
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.reports.report import build_report, render_html, render_text
 
-    report = build_report(open_repository(), since(args.since))
+    report = build_report(open_repository(), since(args.since), kb=load_kb())
     if args.html:
         args.html.write_text(render_html(report), encoding="utf-8")
         print(f"wrote {args.html}")

@@ -55,7 +55,7 @@ class ReplyBuilder:
     def partial(self, e: Entry, aspect_id: str) -> Reply:
         aspect = next((a.label for a in self.kb.aspects if a.id == aspect_id), aspect_id)
         parts = [
-            ReplyPart("answer", self.t["partial"].format(title=e.title, answer=e.answer)),
+            ReplyPart("answer", fill(self.t["partial"], title=e.title, answer=e.answer)),
             ReplyPart("hotline", self.t["partial_missing"].format(aspect=aspect)),
         ]
         source = self.source_line(e)
@@ -78,7 +78,7 @@ class ReplyBuilder:
 
     def rephrase(self) -> Reply:
         example = self.kb.entries[0].canonical_question
-        return Reply("fallback", (ReplyPart("text", self.t["rephrase"].format(example=example)),
+        return Reply("fallback", (ReplyPart("text", fill(self.t["rephrase"], example=example)),
                                   ReplyPart("hotline", self.t["hotline"])))
 
     def smalltalk(self, intent_id: str, text: str) -> Reply:
@@ -140,6 +140,14 @@ class ReplyBuilder:
         if stale.kind == "expired":
             return self.t["freshness_expired"].format(as_of=chinese_date(e.as_of), expires=chinese_date(stale.date))
         return self.t["freshness_review"].format(as_of=chinese_date(e.as_of), review_by=chinese_date(stale.date))
+
+
+def fill(template: str, **values: str) -> str:
+    """`template.format(**values)`, where a value that the template puts in “quotes” has its own quotes
+    nested the Chinese way (“一键呼”是什么 → 关于“‘一键呼’是什么”), not doubled (关于““一键呼”是什么”)."""
+    nested = {name: value.replace("“", "‘").replace("”", "’") if f"“{{{name}}}”" in template else value
+              for name, value in values.items()}
+    return template.format(**nested)
 
 
 def in_script(reply: Reply, script: str) -> Reply:

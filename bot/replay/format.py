@@ -23,6 +23,7 @@ CONVERSATION_SPEC: Spec = {
 TURN_SPEC: Spec = {
     "user": ("str", False, 5000),
     "choose": ("str", False, 20),
+    "press": ("str", False, 63),
     "status": ("str", False, 12),
     "faq": ("str", False, 63),
     "intent": ("str", False, 30),
@@ -40,10 +41,13 @@ class Turn:
     user: str | None = None  # a message
     choose: str | None = None  # a clarification choice ("2", "都不是") or a feedback press ("+", "-")
     expect: dict[str, Any] = field(default_factory=dict)
+    press: str | None = None  # a button naming an entry (a suggested question, a clarification button)
 
     @property
     def said(self) -> str:
-        return self.user if self.user is not None else f"[choose {self.choose}]"
+        if self.user is not None:
+            return self.user
+        return f"[choose {self.choose}]" if self.choose is not None else f"[press {self.press}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +101,15 @@ def _turn(col: Collector, node: Located) -> Turn | None:
             if v is not None and isinstance(v.value, bool | int):
                 text = str(v.value).lower() if isinstance(v.value, bool) else str(v.value)
                 node.value[key] = Located(text, v.line, v.column, v.key_line, v.key_column)
+    blank = _blank_message(node)
     f = col.fields(node, TURN_SPEC, "a turn")
     if f is None:
         return None
-    if ("user" in f) == ("choose" in f):
-        col.error(node, "a turn needs exactly one of `user:` (a message) or `choose:` (a number, 都不是, + or -)")
+    if blank is not None:
+        f["user"] = blank
+    if sum(k in f for k in ("user", "choose", "press")) != 1:
+        col.error(node, "a turn needs exactly one of `user:` (a message), `choose:` (a number, 都不是, + or -) "
+                        "or `press:` (the entry id of a pressed button)")
         return None
     if "status" in f and f["status"] not in STATUSES:
         col.error(node.value["status"], f"`status` must be one of {', '.join(sorted(STATUSES))}")
@@ -114,5 +122,17 @@ def _turn(col: Collector, node: Located) -> Turn | None:
             col.error(node.value["source"], "`source` must be true or false")
             return None
         f["source"] = f["source"] in ("true", "yes")
-    expect = {k: v for k, v in f.items() if k not in ("user", "choose")}
-    return Turn(node.line, f.get("user"), f.get("choose"), expect)
+    expect = {k: v for k, v in f.items() if k not in ("user", "choose", "press")}
+    return Turn(node.line, f.get("user"), f.get("choose"), expect, f.get("press"))
+
+
+def _blank_message(node: Located) -> str | None:
+    """`user: ""` (quoted) is a real turn: residents do send empty messages and get asked to rephrase. It is
+    taken out of the node before the usual checks, which refuse empty text (`user:` alone is still refused)."""
+    if not isinstance(node.value, dict):
+        return None
+    v = node.value.get("user")
+    if v is None or not isinstance(v.value, str) or v.value.strip():
+        return None
+    del node.value["user"]
+    return v.value

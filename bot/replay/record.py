@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 
 import yaml
 
+from bot.replay.format import TURN_SPEC
 from bot.storage.repository import Repository
 
 CHOICE_REASONS = {"chosen", "none-of-these", "invalid-choice"}
+BUTTON_REASONS = {"chosen", "suggested"}  # answer_entry's: the text recorded is the entry's question
+_TYPED_NUMBER = re.compile(r"^\s*\d{1,2}\s*[.。、]?\s*$")
+CHOOSE_LIMIT = TURN_SPEC["choose"][2]
+
+
+def turn_of(row) -> dict[str, object]:
+    """The replay turn that reproduces a stored message: a pressed button as `press`, a typed choice as
+    `choose`, anything else (an empty message too) as `user`, so that what is written always replays."""
+    text = row.text
+    if row.reason in BUTTON_REASONS and row.entry_id and not _TYPED_NUMBER.match(text):
+        return {"press": row.entry_id}
+    if row.reason in CHOICE_REASONS and text.strip() and len(text.strip()) <= CHOOSE_LIMIT:
+        return {"choose": text}
+    return {"user": text}
 
 
 def record_conversations(repo: Repository, since: dt.datetime) -> list[dict[str, object]]:
@@ -17,8 +33,7 @@ def record_conversations(repo: Repository, since: dt.datetime) -> list[dict[str,
     turns: dict[str, list[tuple[dt.datetime, dict[str, object]]]] = defaultdict(list)
     ids: dict[str, str] = {}
     for row in repo.interactions(since):
-        key = "choose" if row.reason in CHOICE_REASONS else "user"
-        turn: dict[str, object] = {key: row.text, "status": row.status}
+        turn: dict[str, object] = {**turn_of(row), "status": row.status}
         if row.entry_id and row.status in ("answer", "partial"):
             turn["faq"] = row.entry_id
         if row.intent_id:

@@ -57,6 +57,13 @@ def run_conversation(live: LiveKnowledge, conv: Conversation) -> Result:
         command = navigation_command(turn.user)
         if turn.choose is not None and turn.choose in FEEDBACK:
             reply = dialogue.feedback(cid, helpful=FEEDBACK[turn.choose])
+        elif turn.press is not None:
+            pressed = dialogue.answer_entry(cid, turn.press, channel="replay")
+            if pressed is None:  # the entry is gone: the button would say it is stale
+                result.mismatches.append(Mismatch(turn, i, f"entry {turn.press}", "no such entry", Reply(
+                    "fallback", ())))
+                continue
+            reply = pressed
         elif command is not None:  # /start, /help, /topics, /topic NAME: what a channel's commands show
             kind, arg = command
             reply = dialogue.navigate(cid, kind, arg, channel="replay") or dialogue.handle(cid, turn.user,

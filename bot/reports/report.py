@@ -7,9 +7,12 @@ import html
 import math
 from collections import Counter, defaultdict
 
+from bot.knowledge.schema import KnowledgeBase
 from bot.storage.repository import Repository
 
 STATUSES = ("answer", "partial", "clarify", "fallback", "smalltalk")
+MAX_SHOWN = 50  # characters of one resident's message shown in the text report (JSON keeps it whole)
+MAX_SHOWN_HTML = 200
 UNANSWERED_REASONS = {"unknown", "none-of-these", "only-aspect"}
 
 
@@ -22,7 +25,16 @@ def percentile(values: list[float], q: float) -> float:
     return round(ordered[k], 2)
 
 
-def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None = None) -> dict[str, object]:
+def one_line(text: str, limit: int = MAX_SHOWN) -> str:
+    """A resident's message as one line of at most `limit` characters: anyone can send a page of spam."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None = None,
+                 kb: KnowledgeBase | None = None) -> dict[str, object]:
+    """Figures for the period; with the knowledge base serving now, entries carry their titles and the
+    report names its version."""
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
     status_counts: Counter[str] = Counter()
     entries: Counter[str] = Counter()
@@ -47,6 +59,11 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
         entry = fb.entry_id or answers.get(fb.interaction_id) or "?"
         ratings[entry]["helpful" if fb.helpful else "not_helpful"] += 1
     total = sum(status_counts.values())
+
+    def title(entry_id: str) -> str:
+        entry = kb.by_id.get(entry_id) if kb else None
+        return entry.title if entry else entry_id  # an entry deleted since keeps its id
+
     return {
         "since": since.isoformat(),
         "until": (until or dt.datetime.now(dt.UTC)).isoformat(),
@@ -55,16 +72,18 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
         "counts": {s: status_counts[s] for s in STATUSES},
         "per_day": [{"date": d, "total": sum(c.values()), **{s: c[s] for s in STATUSES}}
                     for d, c in sorted(per_day.items())],
-        "top_entries": [{"id": e, "count": n} for e, n in entries.most_common(10)],
+        "top_entries": [{"id": e, "title": title(e), "count": n} for e, n in entries.most_common(10)],
         "unanswered": sorted(
             ({"question": texts.most_common(1)[0][0], "normalised": key, "count": sum(texts.values())}
              for key, texts in unanswered.items()),
             key=lambda u: (-u["count"], u["normalised"]),
         )[:20],
-        "ratings": sorted(({"id": e, **{k: c[k] for k in ("helpful", "not_helpful")}} for e, c in ratings.items()),
+        "ratings": sorted(({"id": e, "title": title(e), **{k: c[k] for k in ("helpful", "not_helpful")}}
+                           for e, c in ratings.items()),
                           key=lambda r: (-r["not_helpful"], r["id"])),
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
         "kb_versions": dict(versions),
+        "kb_version_now": kb.version_label if kb else None,
     }
 
 
@@ -72,14 +91,15 @@ def render_text(r: dict[str, object]) -> str:
     lines = [f"{r['messages']} messages since {r['since'][:16]}"]
     shares = r["shares"]
     lines.append("  " + "  ".join(f"{s} {shares[s] * 100:.1f}%" for s in STATUSES))
-    lines.append(f"  latency p50 {r['latency_ms']['p50']} ms, p95 {r['latency_ms']['p95']} ms; "
-                 f"knowledge versions {', '.join(r['kb_versions']) or '-'}")
+    lines.append(f"  latency p50 {r['latency_ms']['p50']} ms, p95 {r['latency_ms']['p95']} ms")
+    lines.append(f"  knowledge base now {r.get('kb_version_now') or '-'}; versions that answered: "
+                 + (", ".join(f"{v} ({n})" for v, n in r["kb_versions"].items()) or "-"))
     lines.append("per day:")
     lines += [f"  {d['date']}  {d['total']:5}  answered {d['answer']}, fallback {d['fallback']}" for d in r["per_day"]]
     lines.append("top entries:")
-    lines += [f"  {e['count']:5}  {e['id']}" for e in r["top_entries"]]
+    lines += [f"  {e['count']:5}  {e['id']}  {e.get('title', '')}".rstrip() for e in r["top_entries"]]
     lines.append("most frequent unanswered questions:")
-    lines += [f"  {u['count']:5}  {u['question']}" for u in r["unanswered"]]
+    lines += [f"  {u['count']:5}  {one_line(u['question'])}" for u in r["unanswered"]]
     lines.append("ratings (not helpful first):")
     lines += [f"  {x['id']}: {x['not_helpful']} not helpful, {x['helpful']} helpful" for x in r["ratings"]]
     return "\n".join(lines)
@@ -98,17 +118,23 @@ def _charts(r: dict[str, object]) -> list[str]:
     shares = pygal.Pie(title="Share by outcome", inner_radius=0.4, **common)
     for s in STATUSES:
         shares.add(s, r["counts"][s])
-    top = pygal.HorizontalBar(title="Top entries", **common)
+    # Titles, whole: ids cut to the legend's width made two entries of one subject look the same.
+    top = pygal.HorizontalBar(title="Top entries", truncate_legend=-1, legend_at_bottom=True,
+                              legend_at_bottom_columns=1, **{**common, "height": 320 + 22 * len(r["top_entries"])})
     for e in reversed(r["top_entries"]):
-        top.add(e["id"], e["count"])
+        top.add(e.get("title", e["id"]), e["count"])
     return [days.render(is_unicode=True), shares.render(is_unicode=True), top.render(is_unicode=True)]
 
 
 def render_html(r: dict[str, object]) -> str:
     esc = html.escape
-    rows = "".join(f"<tr><td>{u['count']}</td><td>{esc(u['question'])}</td></tr>" for u in r["unanswered"])
-    ratings = "".join(f"<tr><td>{esc(x['id'])}</td><td>{x['not_helpful']}</td><td>{x['helpful']}</td></tr>"
-                      for x in r["ratings"])
+    rows = "".join(f"<tr><td>{u['count']}</td><td>{esc(one_line(u['question'], MAX_SHOWN_HTML))}</td></tr>"
+                   for u in r["unanswered"])
+    top = "".join(f"<tr><td>{e['count']}</td><td>{esc(e.get('title', e['id']))}</td><td><code>{esc(e['id'])}"
+                  "</code></td></tr>" for e in r["top_entries"])
+    ratings = "".join(f"<tr><td>{esc(x.get('title', x['id']))}</td><td><code>{esc(x['id'])}</code></td>"
+                      f"<td>{x['not_helpful']}</td><td>{x['helpful']}</td></tr>" for x in r["ratings"])
+    versions = ", ".join(f"<code>{esc(v)}</code> ({n} messages)" for v, n in r["kb_versions"].items()) or "none"
     charts = "".join(f'<figure class="chart">{svg}</figure>' for svg in _charts(r))
     shares = " · ".join(f"{s} {r['shares'][s] * 100:.1f}%" for s in STATUSES)
     return f"""<!doctype html>
@@ -119,10 +145,14 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6re
 <h1>resident-bot report</h1>
 <p>{r['messages']} messages from {esc(r['since'][:16])} to {esc(r['until'][:16])}. {shares}.
 Latency p50 {r['latency_ms']['p50']} ms, p95 {r['latency_ms']['p95']} ms.</p>
+<p id="versions">Knowledge base now: <code>{esc(r.get('kb_version_now') or 'unknown')}</code>.
+Versions that answered in this period: {versions}.</p>
 {charts}
+<h2>Top entries</h2>
+<table id="top"><tr><th>count</th><th>entry</th><th>id</th></tr>{top}</table>
 <h2>Most frequent unanswered questions</h2>
 <table id="unanswered"><tr><th>count</th><th>question</th></tr>{rows}</table>
 <h2>Ratings per entry</h2>
-<table id="ratings"><tr><th>entry</th><th>not helpful</th><th>helpful</th></tr>{ratings}</table>
+<table id="ratings"><tr><th>entry</th><th>id</th><th>not helpful</th><th>helpful</th></tr>{ratings}</table>
 </body></html>
 """

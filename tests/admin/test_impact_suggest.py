@@ -69,14 +69,16 @@ def test_suggest_groups_unanswered_questions(tmp_path, monkeypatch, capsys):
         dialogue.handle("c", text)
     dialogue.handle("d", "公租房配租多少户")
     dialogue.feedback("d", helpful=False)
-    groups = unanswered_groups(repo, shared_live().snapshot.matcher, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    week = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    suggestions = unanswered_groups(repo, shared_live().snapshot.matcher, week)
+    groups = suggestions.groups
     first = groups[0]
     assert first.count == 3 and first.question.startswith(("公积金怎么提取", "请问公积金"))
     by_question = {g.question: g for g in groups}
     assert by_question["一键呼怎么收费"].entry_id and by_question["一键呼怎么收费"].entry_id.startswith("one-key-call")
     assert by_question["公租房配租多少户"].not_helpful == 1
     assert by_question["公租房配租多少户"].entry_id == "public-rental-households"
-    snippet = render_yaml(groups, shared_live().snapshot.matcher)
+    snippet = render_yaml(suggestions, shared_live().snapshot.matcher)
     assert "nothing here has been written" in snippet and "does not state the 收费标准" in snippet
     assert "- 公租房配租多少户" in snippet
     monkeypatch.setenv("DATABASE_URL", str(repo.engine.url))

@@ -1,5 +1,5 @@
-"""What a maintainer sees first: --version, every option's help, `replay record --help`, and `config`
-showing what each default resolves to."""
+"""Small things a user notices: --version, every option's help, `replay record --help`, `config` showing
+what each default resolves to, quotes inside quotes in a reply."""
 
 from __future__ import annotations
 
@@ -61,3 +61,10 @@ def test_config_shows_what_defaults_resolve_to(tmp_path, monkeypatch, capsys):
     assert main(["config"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("DATABASE_URL"))
     assert re.match(rf"DATABASE_URL\s+sqlite:///{tmp_path}/resident-bot.sqlite3\s+SQLAlchemy URL", line)
+
+
+def test_a_quoted_title_is_nested_not_doubled(monkeypatch, capsys):
+    monkeypatch.setenv("SEMANTIC_MODEL", "off")
+    assert main(["ask", "一键呼怎么收费"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("关于“‘一键呼’是什么、给谁装”，我知道的是：") and "““" not in out
