@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from bot.knowledge.problems import KnowledgeError, Problem
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.decision import Thresholds
 from bot.matching.matcher import Matcher
+from bot.progress import announced_if_slow
 
 if TYPE_CHECKING:
     from bot.semantic.model import Embedder
@@ -32,11 +34,16 @@ class Snapshot:
 
 def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresholds: Thresholds,
                    max_chars: int = 300, embedder: Embedder | None = None,
-                   background: bool = False) -> tuple[Snapshot | None, list[Problem]]:
+                   background: bool = False, announce: bool = False) -> tuple[Snapshot | None, list[Problem]]:
+    """`announce`: at start, say what takes time when it does (a reload says what it did when done)."""
     kb, problems = check_knowledge(knowledge_dir, intents_dir)
     if kb is None:
         return None, problems
-    matcher = Matcher(kb, thresholds, max_chars=max_chars, embedder=embedder, background=background)
+    what = (f"preparing the knowledge base: indexing {kb.question_count} questions of {len(kb.entries)} entries "
+            "(a few seconds; longer on a busy machine)")
+    done = f"knowledge base {kb.version} ready"
+    with announced_if_slow(what, done) if announce else contextlib.nullcontext():
+        matcher = Matcher(kb, thresholds, max_chars=max_chars, embedder=embedder, background=background)
     return Snapshot(kb, matcher), problems
 
 
@@ -56,7 +63,7 @@ class LiveKnowledge:
         self.max_chars = max_chars
         self._reload_lock = threading.Lock()
         snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars, embedder,
-                                            background)
+                                            background, announce=True)
         if snapshot is None:
             raise KnowledgeError(problems)
         self.snapshot: Snapshot = snapshot

@@ -13,6 +13,7 @@ import sys
 from bot.cli import config, db, evaluate, kb, replay, report, run
 from bot.cli.common import parse_age
 from bot.config import SettingsError
+from bot.progress import progress_log
 from bot.storage.errors import StorageUnavailable
 
 __all__ = ["build_parser", "main", "parse_age"]
@@ -27,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser = build_parser()
         args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Plain())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not hasattr(args, "func"):
         parser.print_help()
@@ -44,6 +47,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+class _Plain(logging.Formatter):
+    """Progress as a person reads it ("resident-bot: preparing…"); anything else with its level and origin."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == progress_log.name and record.levelno == logging.INFO:
+            return f"resident-bot: {record.getMessage()}"
+        return super().format(record)
 
 
 def version() -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from bot.config import SettingsError
+from bot.progress import progress_log  # shown even where the root logger shows only warnings (the CLI)
 from bot.semantic.cache import EmbeddingCache
 from bot.semantic.catalogue import CATALOGUE, PackagedModel
 from bot.semantic.checkpoint import CheckpointError
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
-# Progress of a first start's encoding is shown even where the root logger shows only warnings (the CLI).
-progress_log = logging.getLogger("bot.semantic.progress")
-progress_log.setLevel(logging.INFO)
 
 DEFAULT_MODEL = CATALOGUE["e5-small"]
 RECENT_MESSAGES = 4096  # message vectors kept in memory (2 KB each): a repeated message is never re-encoded

@@ -40,7 +40,7 @@ def test_a_first_start_answers_by_words_until_the_vectors_are_ready(bundled_kb, 
     gate = Gate(embedder.encoder)
     embedder.encoder = gate
     words_only = Matcher(bundled_kb).match(PARAPHRASE)
-    with caplog.at_level(logging.INFO, logger="bot.semantic.progress"):
+    with caplog.at_level(logging.INFO, logger="bot.progress"):
         starting = Matcher(bundled_kb, embedder=embedder, background=True)  # returns while encoding waits
         assert starting._knowledge.array() is None
         early = starting.match(PARAPHRASE)
