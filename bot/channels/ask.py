@@ -11,7 +11,8 @@ from bot.dialogue.engine import Dialogue
 
 
 def run_ask(dialogue: Dialogue, question: str | None, *, as_json: bool = False, conversation: bool = False,
-            stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+            stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout  # the streams of the call, not of the import
     lines = [question] if question is not None else (line.rstrip("\n") for line in stdin)
     shared = f"ask-{uuid.uuid4().hex[:12]}"
     for line in lines:

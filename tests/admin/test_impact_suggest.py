@@ -78,9 +78,12 @@ def test_suggest_groups_unanswered_questions(tmp_path, monkeypatch, capsys):
     assert by_question["一键呼怎么收费"].entry_id and by_question["一键呼怎么收费"].entry_id.startswith("one-key-call")
     assert by_question["公租房配租多少户"].not_helpful == 1
     assert by_question["公租房配租多少户"].entry_id == "public-rental-households"
+    assert by_question["公租房配租多少户"].kind == "unhelpful"
     snippet = render_yaml(suggestions, shared_live().snapshot.matcher)
     assert "nothing here has been written" in snippet and "does not state the 收费标准" in snippet
-    assert "- 公租房配租多少户" in snippet
+    # Rated unhelpful where it was answered: check that answer, not add the question to it.
+    assert "residents found the answer of `public-rental-households`" in snippet
+    assert "- 公租房配租多少户" not in snippet
     monkeypatch.setenv("DATABASE_URL", str(repo.engine.url))
     assert main(["kb", "suggest", "--since", "1d"]) == 0
     assert "3× “" in capsys.readouterr().out

@@ -107,9 +107,11 @@ def test_report_figures_match_seeded_interactions(repo):
     assert r["counts"] == {"answer": 3, "partial": 0, "clarify": 1, "fallback": 3, "smalltalk": 1}
     assert r["shares"]["fallback"] == 0.375
     assert [d["total"] for d in r["per_day"]] == [3, 5]
-    assert r["top_entries"][0] == {"id": "luhe-late-care-end-time", "count": 2}
+    # Without a knowledge base to name them, entries are titled by their ids.
+    assert r["top_entries"][0] == {"id": "luhe-late-care-end-time", "title": "luhe-late-care-end-time", "count": 2}
     assert r["unanswered"][0] == {"question": "公积金怎么提取", "normalised": "公积金怎么提取", "count": 2}
-    assert r["ratings"][0] == {"id": "regional-langfang", "helpful": 0, "not_helpful": 1}
+    assert r["ratings"][0] == {"id": "regional-langfang", "title": "regional-langfang", "helpful": 0,
+                               "not_helpful": 1}
     assert r["latency_ms"] == {"p50": 4.0, "p95": 8.0}
 
 
