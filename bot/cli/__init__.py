@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     handler = logging.StreamHandler()
     handler.setFormatter(_Plain())
+    if not sys.stderr.isatty():  # progress is for a person watching; scripts and pipes get results and errors
+        handler.addFilter(lambda record: record.name != progress_log.name or record.levelno > logging.INFO)
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not hasattr(args, "func"):
