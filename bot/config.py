@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     telegram_max_rate: float = Field(30, ge=0, description="Messages per second the bot sends overall "
                                      "(Telegram's limit; 0 turns PTB's AIORateLimiter off)")
     telegram_timeout: float = Field(10, gt=0, description="Seconds to wait for the Bot API before giving up")
+    wechat_token: SecretStr = Field(SecretStr(""), description="WeChat Official Account server Token (3-32 letters "
+                                    "or digits, as entered in 服务器配置); set: `serve` mounts /wechat")
+    wechat_app_id: str = Field("", pattern="^[A-Za-z0-9_-]{0,64}$",
+                               description="The official account's AppID (wx...); needed for safe mode and for "
+                               "answers sent late through the customer-service API")
+    wechat_app_secret: SecretStr = Field(SecretStr(""), description="The official account's AppSecret: late answers "
+                                         "go out through the customer-service API with it")
+    wechat_aes_key: SecretStr = Field(SecretStr(""), description="EncodingAESKey (43 characters) for safe mode "
+                                      "(安全模式); empty: plaintext mode only")
+    wechat_api_base_url: str = Field("https://api.weixin.qq.com", description="WeChat API base URL; tests point "
+                                     "it at a local stub")
+    wechat_admin_openids: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="OpenIDs of the official account's followers allowed /reload, /stats, /unanswered")
+    wechat_reply_seconds: float = Field(4.0, ge=0.2, le=4.5, description="How long a passive reply may take; "
+                                        "a later answer goes through the customer-service API (WeChat waits 5 s)")
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, ge=1, le=65535, description="Port `serve` listens on")
     log_format: str = Field("auto", pattern="^(auto|json|text)$",
@@ -91,6 +106,16 @@ class Settings(BaseSettings):
             if not all(p.lstrip("-").isdigit() for p in parts):
                 raise ValueError("must be Telegram user ids (numbers) separated by commas, e.g. 12345,67890")
             return tuple(int(p) for p in parts)
+        return v
+
+    @field_validator("wechat_admin_openids", mode="before")
+    @classmethod
+    def _split_openids(cls, v: object) -> object:
+        if isinstance(v, str):
+            parts = [p.strip() for p in v.replace(";", ",").split(",") if p.strip()]
+            if not all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", p) for p in parts):
+                raise ValueError("must be OpenIDs (letters, digits, _ and -) separated by commas")
+            return tuple(parts)
         return v
 
     @field_validator("api_tokens", mode="before")
@@ -122,7 +147,7 @@ class Settings(BaseSettings):
             tokens.setdefault("default", self.api_token.get_secret_value())
         return tokens
 
-    @field_validator("telegram_api_base_url", "webhook_url")
+    @field_validator("telegram_api_base_url", "webhook_url", "wechat_api_base_url")
     @classmethod
     def _check_http(cls, v: str) -> str:
         if v and not v.startswith(("http://", "https://")):

@@ -36,6 +36,7 @@ from bot.config import Settings
 HTTP_CHANNELS: dict[str, str] = {
     "telegram": "bot.channels.telegram.webhook",
     "api": "bot.channels.api",
+    "wechat": "bot.channels.wechat.endpoint",
 }
 
 

@@ -84,6 +84,9 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
     "unknown_command": set(),
     "helpful_button": set(),
     "not_helpful_button": set(),
+    "text_only": set(),
+    "continued": set(),
+    "trimmed": set(),
 }
 
 
