@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sv = sub.add_parser("serve", help="HTTP server: Telegram webhook, /api/v1/messages, /healthz")
     sv.add_argument("--host", help="listen address (default: HOST or 127.0.0.1)")
     sv.add_argument("--port", type=int, help="listen port (default: PORT or 8080)")
-    sv.add_argument("--no-telegram", action="store_true", help="serve the HTTP API only, without a bot token")
+    sv.add_argument("--no-telegram", action="store_true",
+                    help="serve without Telegram (HTTP API, WeChat): no bot token needed")
     sv.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("ask", help="ask one question, or one per stdin line with --json")

@@ -14,7 +14,7 @@ from bot.config import local_salt
 from tests.auxil.kb import ROOT
 from tests.e2e.botapi_stub import BotApiStub
 
-OURS = ("TELEGRAM_", "USER_ID_SALT", "API_TOKEN", "WEBHOOK_", "HOST", "PORT", "DATABASE_URL", "REDIS_URL")
+OURS = ("TELEGRAM_", "USER_ID_SALT", "API_TOKEN", "WEBHOOK_", "HOST", "PORT", "DATABASE_URL", "REDIS_URL", "WECHAT_")
 
 
 def run(args: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess:
@@ -36,6 +36,8 @@ def one_line(done: subprocess.CompletedProcess) -> str:
     (["serve"], {"USER_ID_SALT": "s", "TELEGRAM_BOT_TOKEN": "123:abc", "WEBHOOK_URL": "https://bot.example/tg"},
      "resident-bot: WEBHOOK_SECRET is not set but WEBHOOK_URL is"),
     (["serve", "--no-telegram"], {}, "resident-bot: USER_ID_SALT is not set"),
+    (["serve", "--no-telegram"], {"USER_ID_SALT": "s", "WECHAT_APP_SECRET": "0123456789abcdef"},
+     "resident-bot: WECHAT_APP_SECRET is set but WECHAT_TOKEN is not"),
     (["telegram"], {"TELEGRAM_BOT_TOKEN": "123:abc"}, "resident-bot: USER_ID_SALT is not set"),
     (["telegram"], {"TELEGRAM_BOT_TOKEN": "not a token", "USER_ID_SALT": "s"},
      "resident-bot: TELEGRAM_BOT_TOKEN does not look like a bot token"),

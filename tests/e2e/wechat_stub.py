@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat.signing import sign
+from bot.channels.wechat.signing import parse_xml, sign
 
 APP_ID = "wx0123456789abcdef"
 APP_SECRET = "0123456789abcdef0123456789abcdef"
@@ -156,18 +156,15 @@ def encrypted(xml: str, *, token: str = TOKEN, aes_key: str = AES_KEY, app_id: s
     """Safe mode as WeChat sends it: the envelope, and the query with both signatures."""
     query = signed_query(token)
     envelope = WeChatCrypto(token, aes_key, app_id).encrypt_message(xml, query["nonce"], query["timestamp"])
-    from bot.channels.wechat.signing import parse_xml
-
     fields = parse_xml(envelope)
-    body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{fields['Encrypt']}]]></Encrypt></xml>"
+    body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{fields['Encrypt']}]]></Encrypt></xml>")
     return body, {**query, "encrypt_type": "aes", "msg_signature": fields["MsgSignature"]}
 
 
 def decrypt_reply(body: str, query: dict[str, str], *, token: str = TOKEN, aes_key: str = AES_KEY,
                   app_id: str = APP_ID) -> str:
     """What WeChat does with an encrypted passive reply: check its signature and open it."""
-    from bot.channels.wechat.signing import parse_xml
-
     fields = parse_xml(body)
     return WeChatCrypto(token, aes_key, app_id).decrypt_message(
         body, fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"])
