@@ -237,7 +237,7 @@ def test_redeliveries_while_the_answer_is_computed_share_it(tmp_path, stub):
 
 def test_a_slow_answer_goes_through_customer_service_once(tmp_path, stub):
     app = make_app(tmp_path, stub, wechat_reply_seconds=0.3)
-    slow_down(app, 1.2)
+    slow_down(app, 0.8)
     with serve(app) as client:
         started = time.monotonic()
         first = post(client, text_xml("厂通路什么时候通车", 7001))
@@ -269,7 +269,7 @@ def test_without_customer_service_a_redelivery_carries_the_late_answer(tmp_path)
 
 def test_access_token_is_cached_renewed_before_expiry_and_refreshed_once_when_refused(tmp_path, stub):
     app = make_app(tmp_path, stub, wechat_reply_seconds=0.2)
-    slow_down(app, 0.5)
+    slow_down(app, 0.3)
     with serve(app) as client:
         api = client.app.state.channels["wechat"].api
         now = [time.time()]
@@ -293,8 +293,11 @@ def test_access_token_is_cached_renewed_before_expiry_and_refreshed_once_when_re
         assert stub.token_calls == 4
         stub.refuse_next = [40001, 40001, 40001]  # refused again after the refresh: give up, no loop
         assert post(client, text_xml("厂通路什么时候通车", 8006)).text == "success"
-        time.sleep(1.0)
-        assert stub.token_calls == 5 and len(stub.sent) == 5 and stub.refuse_next == [40001]
+        deadline = time.monotonic() + 10
+        while stub.send_calls < 9 and time.monotonic() < deadline:  # refused, token fetched, refused: given up
+            time.sleep(0.05)
+        time.sleep(0.2)  # nothing more comes
+        assert stub.send_calls == 9 and stub.token_calls == 5 and len(stub.sent) == 5 and stub.refuse_next == [40001]
 
 
 def test_a_long_reply_is_split_with_a_pointer_and_the_rest_sent_after(tmp_path, stub):
