@@ -41,7 +41,8 @@ class App:
         storage = self.storage.health() if self.storage else {"database": None}
         return {"status": "ok" if storage["database"] is not False else "degraded",
                 "knowledge_version": snapshot.version, "git_commit": snapshot.kb.git_commit,
-                "sentence_model": snapshot.matcher.embedder is not None, **storage}
+                "sentence_model": snapshot.matcher.embedder is not None,
+                "last_failed_reload": self.live.last_failed_reload, **storage}
 
     def readiness(self) -> tuple[bool, dict[str, object]]:
         """/readyz: ready when every part works; degraded (answering, records journalled) otherwise."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ class LiveKnowledge:
         self.thresholds = thresholds or Thresholds()
         self.max_chars = max_chars
         self._reload_lock = threading.Lock()
+        # For /healthz: when the last reload that failed happened and where its errors are (positions only:
+        # the page is public, the administrator reads the messages in the log or with `kb check`).
+        self.last_failed_reload: dict[str, object] | None = None
         snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars, embedder,
                                             background, announce=True)
         if snapshot is None:
@@ -77,6 +81,12 @@ class LiveKnowledge:
 
             RELOADS.labels("failed" if snapshot is None else "ok").inc()
             if snapshot is None:
+                errors = [p for p in problems if p.severity == "error"]
+                self.last_failed_reload = {
+                    "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "errors": len(errors),
+                    "where": [f"{Path(p.path).parent.name}/{Path(p.path).name}:{p.line}:{p.column}"
+                              for p in errors[:5]],
+                    "still_serving": self.snapshot.version}
                 log.warning("knowledge reload failed, still serving %s: %d error(s)", self.snapshot.version,
                             sum(p.severity == "error" for p in problems))
                 return False, problems

@@ -60,7 +60,7 @@ def test_metrics_and_healthz(tmp_path):
         metrics = client.get("/metrics").text
     assert health == {"status": "ok", "knowledge_version": app.live.snapshot.version,
                       "git_commit": app.live.snapshot.kb.git_commit, "database": True, "sentence_model": True,
-                      "records_waiting": 0, "records_set_aside": 0}
+                      "last_failed_reload": None, "records_waiting": 0, "records_set_aside": 0}
     assert ready.status_code == 200 and ready.json()["ready"] is True
     assert re.search(r'resident_bot_messages_total\{channel="api",status="answer"\} [1-9]', metrics)
     assert "resident_bot_message_seconds_bucket" in metrics and "resident_bot_reloads_total" in metrics

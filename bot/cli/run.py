@@ -162,19 +162,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     reloader.watch()
     reloader.on_sighup()
     web = create_web_app(app, telegram=not args.no_telegram)
-    logging.getLogger("bot.server").info(describe(list(web.state.channels.values())))
     config = uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning", log_config=None)
-    return run_server(uvicorn.Server(config))
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    banner = (f"serving on http://{host}:{settings.port} · knowledge base {app.live.snapshot.kb.version_label} · "
+              f"{describe(list(web.state.channels.values()))} · health /healthz, readiness /readyz, "
+              "metrics /metrics")
+    return run_server(uvicorn.Server(config), banner)
 
 
-def run_server(server) -> int:
+def run_server(server, banner: str | None = None) -> int:
     """Serve until SIGTERM or SIGINT, then shut down gracefully (lifespan: finish updates, flush records)
-    and exit 0. uvicorn re-raises the signal after shutdown, which would end the process with -15."""
+    and exit 0. uvicorn re-raises the signal after shutdown, which would end the process with -15.
+    `banner` is logged once the socket listens (not before: a port in use must not be announced)."""
     import asyncio
     import contextlib
     import signal
 
     server.capture_signals = contextlib.nullcontext  # we handle the signals ourselves
+    startup = server.startup
+
+    async def announced_startup(sockets=None) -> None:
+        await startup(sockets=sockets)
+        if banner and server.started:
+            logging.getLogger("bot.server").info(banner)
+
+    server.startup = announced_startup
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
