@@ -109,7 +109,7 @@ def build_app(settings: Settings, *, storage: bool = True) -> App:
     else:
         store, recorder, contexts = None, NullRecorder(), MemoryContextStore()
     dialogue = Dialogue(live, contexts, recorder, context_ttl=settings.context_ttl_seconds,
-                        observers=(observe_interaction,))
+                        observers=(observe_interaction,), secret=settings.user_id_salt.get_secret_value())
     return App(settings, live, dialogue, store)
 
 

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "api"
 PATH = "/api/v1/messages"
+FEEDBACK_PATH = "/api/v1/feedback"
 MAX_USER = 200  # characters of a gateway's user id
+MAX_COMMENT = 1000  # characters of a resident's comment on an answer
 LOCAL = "local"  # the token name of requests on a loopback-only server without tokens
 
 
@@ -36,7 +38,8 @@ class ApiChannel:
         self.tokens = tokens
         self.max_body = max_body
         self.overall = overall_per_minute
-        self.routes: list[BaseRoute] = [Route(PATH, self.messages, methods=["POST"])]
+        self.routes: list[BaseRoute] = [Route(PATH, self.messages, methods=["POST"]),
+                                        Route(FEEDBACK_PATH, self.feedback, methods=["POST"])]
 
     async def start(self) -> None:
         return None
@@ -56,7 +59,8 @@ class ApiChannel:
                 found = name
         return found
 
-    async def messages(self, request: Request) -> Response:
+    async def read(self, request: Request, shape: str) -> tuple[str, dict] | Response:
+        """(token name, body) of an authorised JSON object, or the error response."""
         token = self.token_name(request)
         if token is None:
             return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
@@ -65,8 +69,12 @@ class ApiChannel:
         except BadRequest as exc:
             log.info("API request refused: %s", exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-            return JSONResponse({"error": "expected {\"user\": \"...\", \"text\": \"...\"}"}, status_code=422)
+        if not isinstance(data, dict):
+            return JSONResponse({"error": f"expected {shape}"}, status_code=422)
+        return token, data
+
+    def incoming(self, request: Request, token: str, data: dict, action: Action) -> Incoming | Response:
+        """The resident a (token, user) pair names, with the API's limits; or the error response."""
         user = data.get("user")
         if not isinstance(user, str | int) or isinstance(user, bool) or not str(user).strip():
             return JSONResponse({"error": "\"user\" is required: the gateway's id of the resident, so that each "
@@ -75,10 +83,54 @@ class ApiChannel:
         resident = self.kit.resident(CHANNEL, f"{token}:{str(user)[:MAX_USER]}")
         address = request.client.host if request.client else "unknown"
         limits = ((f"api-token:{token}", self.overall), (f"api-address:{address}", self.overall))
-        reply = await self.kit.receive(Incoming(resident, Action("say", data["text"]), limit_keys=limits))
+        return Incoming(resident, action, limit_keys=limits)
+
+    async def messages(self, request: Request) -> Response:
+        shape = "{\"user\": \"...\", \"text\": \"...\"}"
+        read = await self.read(request, shape)
+        if isinstance(read, Response):
+            return read
+        token, data = read
+        if not isinstance(data.get("text"), str):
+            return JSONResponse({"error": f"expected {shape}"}, status_code=422)
+        incoming = self.incoming(request, token, data, Action("say", data["text"]))
+        if isinstance(incoming, Response):
+            return incoming
+        reply = await self.kit.receive(incoming)
         if reply is not None and reply.intent_id == "rate_limited":
             return JSONResponse({"error": "rate limited"}, status_code=429)
         return JSONResponse(reply.to_dict() if reply is not None else {})
+
+    async def feedback(self, request: Request) -> Response:
+        """`{"user", "interaction_id", "helpful": true|false, "comment"?}`: the resident's rating of an answer
+        they got, recorded like + / -. Only that resident's conversation (same token, same user) can rate it."""
+        shape = "{\"user\": \"...\", \"interaction_id\": \"...\", \"helpful\": true, \"comment\": \"...\"}"
+        read = await self.read(request, shape)
+        if isinstance(read, Response):
+            return read
+        token, data = read
+        interaction, helpful, comment = data.get("interaction_id"), data.get("helpful"), data.get("comment")
+        if not isinstance(interaction, str) or not interaction or not isinstance(helpful, bool):
+            return JSONResponse({"error": f"expected {shape}: interaction_id from the reply being rated, helpful "
+                                          "true or false, comment optional"}, status_code=422)
+        if comment is not None and not isinstance(comment, str):
+            return JSONResponse({"error": "\"comment\" must be text"}, status_code=422)
+        comment = comment.strip() or None if comment is not None else None
+        if comment is not None and len(comment) > MAX_COMMENT:
+            return JSONResponse({"error": f"\"comment\" is {len(comment)} characters; at most {MAX_COMMENT}"},
+                                status_code=422)
+        action = Action("helpful" if helpful else "not_helpful", interaction[:64], comment=comment)
+        incoming = self.incoming(request, token, data, action)
+        if isinstance(incoming, Response):
+            return incoming
+        reply = await self.kit.receive(incoming)
+        if reply is not None and reply.intent_id == "rate_limited":
+            return JSONResponse({"error": "rate limited"}, status_code=429)
+        if reply is None or reply.intent_id == "stale_button":
+            return JSONResponse({"error": "no answer with this interaction_id in this user's conversation"},
+                                status_code=404)
+        return JSONResponse({"recorded": True, "interaction_id": interaction, "helpful": helpful,
+                             "text": reply.text})
 
 
 def is_loopback(host: str) -> bool:

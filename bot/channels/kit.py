@@ -56,6 +56,7 @@ class Action:
 
     kind: str
     arg: str = ""
+    comment: str | None = None  # with a rating: what the resident wrote about the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,7 @@ class ChannelKit:
         if kind == "none":
             return lambda: d.handle(conv, self.text("clarify_none"), **where)
         if kind in ("helpful", "not_helpful"):
-            return lambda: d.feedback(conv, kind == "helpful", arg or None)
+            return lambda: d.feedback(conv, kind == "helpful", arg or None, comment=action.comment)
         if kind in NAVIGATION:
             return lambda: d.navigate(conv, kind, arg, **where)
         raise ValueError(f"unknown action {kind!r}")

@@ -120,6 +120,10 @@ class ReplyBuilder:
     def choice_invalid(self, n: int) -> Reply:
         return Reply("clarify", (ReplyPart("text", self.t["choice_invalid"].format(n=n, none_index=n + 1)),))
 
+    def nothing_to_rate(self) -> Reply:
+        """+ or - before any answer: say so, and how to get one (not "I don't know", which it is not)."""
+        return Reply("smalltalk", (ReplyPart("text", self.t["feedback_nothing"]),), intent_id="nothing_to_rate")
+
     def feedback(self, helpful: bool) -> Reply:
         return Reply("smalltalk", (ReplyPart("text", self.t["feedback_thanks" if helpful else "feedback_sorry"]),))
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -56,7 +58,11 @@ class Dialogue:
         today: Callable[[], dt.date] = dt.date.today,
         clock: Callable[[], float] = time.time,
         observers: tuple[Callable[[InteractionRecord], None], ...] = (),
+        secret: str = "",
     ):
+        """`secret` (USER_ID_SALT) seals interaction ids to their conversation: only the conversation that
+        got an answer can rate it, whichever channel, replica or restart the rating comes through."""
+        self._seal_key = hashlib.sha256(b"resident-bot interaction ids\0" + secret.encode()).digest()
         self.live = live
         self.contexts = contexts
         self.recorder = recorder
@@ -120,23 +126,45 @@ class Dialogue:
         return self._navigate(turn, snapshot, self._context(conversation_id), reply)
 
     def feedback(self, conversation_id: str, helpful: bool, interaction_id: str | None = None,
-                 entry_id: str | None = None) -> Reply:
-        """Record helpful / not helpful for an answer (the last one when no id is given)."""
+                 entry_id: str | None = None, comment: str | None = None) -> Reply | None:
+        """Record helpful / not helpful (and a resident's comment) for an answer: the one named, or the
+        last rateable one. None when the named interaction is not this conversation's (a forged or foreign
+        id): nothing is recorded."""
         ctx = self._context(conversation_id)
-        interaction_id = interaction_id or ctx.rateable_interaction_id
         builder = ReplyBuilder(self.live.snapshot.kb, self.today())
+        if interaction_id is not None and not self.owns(conversation_id, interaction_id):
+            return None
+        if interaction_id is not None and interaction_id != ctx.rateable_interaction_id:
+            entry_id = entry_id or None  # an earlier answer: storage knows its entry, the context does not
+        else:
+            interaction_id, entry_id = ctx.rateable_interaction_id, entry_id or ctx.rateable_entry_id
         if interaction_id is None:
-            return in_script(builder.fallback(), ctx.script)
+            return in_script(builder.nothing_to_rate(), ctx.script)
         self._safely(self.recorder.record_feedback, FeedbackRecord(
             interaction_id=interaction_id,
             conversation_id=conversation_id,
-            entry_id=entry_id or ctx.rateable_entry_id,
+            entry_id=entry_id,
             helpful=helpful,
             created_at=dt.datetime.now(dt.UTC),
+            comment=comment,
         ))
         if interaction_id == ctx.rateable_interaction_id:
             self.contexts.save_context(conversation_id, replace(ctx, rateable_interaction_id=None))
         return in_script(builder.feedback(helpful), ctx.script)
+
+    def new_interaction_id(self, conversation_id: str) -> str:
+        """32 hex digits: a random half and its seal, so that `owns` needs no lookup."""
+        nonce = secrets.token_hex(8)
+        return nonce + self._seal(conversation_id, nonce)
+
+    def owns(self, conversation_id: str, interaction_id: str) -> bool:
+        """Whether `interaction_id` was given to this conversation."""
+        if len(interaction_id) != 32:
+            return False
+        return hmac.compare_digest(interaction_id[16:], self._seal(conversation_id, interaction_id[:16]))
+
+    def _seal(self, conversation_id: str, nonce: str) -> str:
+        return hmac.new(self._seal_key, f"{conversation_id}\0{nonce}".encode(), hashlib.sha256).hexdigest()[:16]
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -150,7 +178,7 @@ class Dialogue:
             reply = builder.build(decision)
         evident = asked is None and decision.normalised.script_evident
         script = decision.normalised.script if evident or ctx.turns == 0 else ctx.script
-        interaction_id = uuid.uuid4().hex
+        interaction_id = self.new_interaction_id(turn.conversation_id)
         reply = replace(in_script(reply, script), interaction_id=interaction_id)
         self._save_context(turn.conversation_id, ctx, decision, reply, asked or turn.message)
         self._record(InteractionRecord(
@@ -179,7 +207,7 @@ class Dialogue:
         navigation, the intent names the kind), so that reports and replays see it like any reply."""
         if reply is None:  # a topic that vanished in a reload between the list and the pick
             reply = ReplyBuilder(snapshot.kb, self.today()).topics()
-        interaction_id = uuid.uuid4().hex
+        interaction_id = self.new_interaction_id(turn.conversation_id)
         reply = replace(in_script(replace(reply, kb_version=snapshot.version), ctx.script),
                         interaction_id=interaction_id)
         choices = tuple(_TOPIC + c.topic if c.topic else c.entry_id or "" for c in reply.choices)

@@ -36,6 +36,7 @@ class FeedbackRecord:
     entry_id: str | None
     helpful: bool
     created_at: dt.datetime
+    comment: str | None = None  # what the resident wrote with the rating (the HTTP API's feedback)
 
 
 class Recorder(Protocol):

@@ -75,6 +75,7 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
     "feedback_prompt": set(),
     "feedback_thanks": set(),
     "feedback_sorry": set(),
+    "feedback_nothing": set(),
     "choice_invalid": {"n", "none_index"},
     "examples_title": set(),
     "topics_prompt": set(),

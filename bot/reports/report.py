@@ -13,6 +13,7 @@ from bot.storage.repository import Repository
 STATUSES = ("answer", "partial", "clarify", "fallback", "smalltalk")
 MAX_SHOWN = 50  # characters of one resident's message shown in the text report (JSON keeps it whole)
 MAX_SHOWN_HTML = 200
+MAX_COMMENTS = 20  # the most recent comments residents left with a rating
 UNANSWERED_REASONS = {"unknown", "none-of-these", "only-aspect"}
 
 
@@ -55,9 +56,12 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
             question = row.asked or row.text  # 都不是 stands for the question it refused
             unanswered[question if row.asked else (row.normalised or row.text)][question] += 1
     ratings: dict[str, Counter[str]] = defaultdict(Counter)
+    comments: list[tuple[dt.datetime, str, bool, str]] = []
     for fb in repo.feedback(since):
         entry = fb.entry_id or answers.get(fb.interaction_id) or "?"
         ratings[entry]["helpful" if fb.helpful else "not_helpful"] += 1
+        if fb.comment:
+            comments.append((fb.created_at, entry, fb.helpful, fb.comment))
     total = sum(status_counts.values())
 
     def title(entry_id: str) -> str:
@@ -81,6 +85,8 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
         "ratings": sorted(({"id": e, "title": title(e), **{k: c[k] for k in ("helpful", "not_helpful")}}
                            for e, c in ratings.items()),
                           key=lambda r: (-r["not_helpful"], r["id"])),
+        "comments": [{"id": e, "title": title(e), "helpful": h, "comment": c}
+                     for _, e, h, c in sorted(comments, reverse=True)[:MAX_COMMENTS]],
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
         "kb_versions": dict(versions),
         "kb_version_now": kb.version_label if kb else None,
@@ -102,6 +108,9 @@ def render_text(r: dict[str, object]) -> str:
     lines += [f"  {u['count']:5}  {one_line(u['question'])}" for u in r["unanswered"]]
     lines.append("ratings (not helpful first):")
     lines += [f"  {x['id']}: {x['not_helpful']} not helpful, {x['helpful']} helpful" for x in r["ratings"]]
+    if r.get("comments"):
+        lines.append("comments with ratings (latest first):")
+        lines += [f"  {'+' if c['helpful'] else '-'} {c['id']}: {one_line(c['comment'])}" for c in r["comments"]]
     return "\n".join(lines)
 
 
@@ -134,6 +143,8 @@ def render_html(r: dict[str, object]) -> str:
                   "</code></td></tr>" for e in r["top_entries"])
     ratings = "".join(f"<tr><td>{esc(x.get('title', x['id']))}</td><td><code>{esc(x['id'])}</code></td>"
                       f"<td>{x['not_helpful']}</td><td>{x['helpful']}</td></tr>" for x in r["ratings"])
+    comments = "".join(f"<tr><td>{'helpful' if c['helpful'] else 'not helpful'}</td><td>{esc(c['title'])}</td>"
+                       f"<td>{esc(one_line(c['comment'], MAX_SHOWN_HTML))}</td></tr>" for c in r.get("comments", []))
     versions = ", ".join(f"<code>{esc(v)}</code> ({n} messages)" for v, n in r["kb_versions"].items()) or "none"
     charts = "".join(f'<figure class="chart">{svg}</figure>' for svg in _charts(r))
     shares = " · ".join(f"{s} {r['shares'][s] * 100:.1f}%" for s in STATUSES)
@@ -154,5 +165,7 @@ Versions that answered in this period: {versions}.</p>
 <table id="unanswered"><tr><th>count</th><th>question</th></tr>{rows}</table>
 <h2>Ratings per entry</h2>
 <table id="ratings"><tr><th>entry</th><th>id</th><th>not helpful</th><th>helpful</th></tr>{ratings}</table>
+<h2>Comments with ratings</h2>
+<table id="comments"><tr><th>rating</th><th>entry</th><th>comment</th></tr>{comments}</table>
 </body></html>
 """

@@ -53,6 +53,7 @@ class Feedback(Base):
     entry_id: Mapped[str | None] = mapped_column(String(64), index=True)
     helpful: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    comment: Mapped[str | None] = mapped_column(Text)
 
 
 class ProcessedMessage(Base):

@@ -51,7 +51,7 @@ class Repository:
                 conn.execute(stmt.on_conflict_do_update(
                     index_elements=[Feedback.interaction_id],
                     set_={"helpful": stmt.excluded.helpful, "created_at": stmt.excluded.created_at,
-                          "entry_id": stmt.excluded.entry_id},
+                          "entry_id": stmt.excluded.entry_id, "comment": stmt.excluded.comment},
                     where=Feedback.created_at <= stmt.excluded.created_at))
             if contexts:
                 stmt = insert(ConversationState).values([
