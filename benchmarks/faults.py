@@ -257,7 +257,8 @@ class Bench:
                        capture_output=True, env={**os.environ, "PYTHONPATH": str(code_dir), "DATABASE_URL": direct})
         data = self.work / f"{scenario}-{code}-{name}"
         env = {"DATABASE_URL": proxy.url(direct), "DATA_DIR": str(data), "USER_ID_SALT": SALT,
-               "RATE_LIMIT_PER_MINUTE": "10000000", "LOG_FORMAT": "json", "REDIS_URL": ""}
+               "RATE_LIMIT_PER_MINUTE": "10000000", "API_RATE_PER_MINUTE": "10000000", "LOG_FORMAT": "json",
+               "REDIS_URL": ""}
         self.schemas.append(name)
         return direct, str(data), env
 

@@ -75,9 +75,8 @@ def open_repository(settings: Settings, upgrade_sqlite: bool = True) -> Reposito
     # Imported here: SQLAlchemy and Alembic cost a third of a second that `ask` does not need.
     from bot.storage import schema
     from bot.storage.connection import Timeouts, make_engine
-    from bot.storage.errors import StorageUnavailable
     from bot.storage.repository import Repository
-    from bot.storage.status import describe, is_outage
+    from bot.storage.status import is_outage
 
     engine = make_engine(settings.effective_database_url, Timeouts(connect=settings.db_connect_timeout))
     try:
@@ -88,10 +87,18 @@ def open_repository(settings: Settings, upgrade_sqlite: bool = True) -> Reposito
         engine.dispose()
         if not is_outage(exc) or isinstance(exc, schema.SchemaBehind):
             raise
-        shown = mask_url(settings.effective_database_url)
-        raise StorageUnavailable(f"cannot reach the database at DATABASE_URL {shown} ({describe(exc)}): check that "
-                                 "it is running and the URL's host, port, user and password") from None
+        raise unreachable(settings, exc) from None
     return Repository(engine)
+
+
+def unreachable(settings: Settings, error: BaseException) -> Exception:
+    """The one line for a command that needs the database now and cannot reach it."""
+    from bot.storage.errors import StorageUnavailable
+    from bot.storage.status import describe
+
+    shown = mask_url(settings.effective_database_url)
+    return StorageUnavailable(f"cannot reach the database at DATABASE_URL {shown} ({describe(error)}): check that "
+                              "it is running and the URL's host, port, user and password")
 
 
 def build_app(settings: Settings, *, storage: bool = True) -> App:

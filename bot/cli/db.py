@@ -19,12 +19,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.app import unreachable
     from bot.storage import schema
-    from bot.storage.connection import make_engine
+    from bot.storage.connection import Timeouts, make_engine
+    from bot.storage.status import is_outage
 
     settings = load_settings()
-    engine = make_engine(settings.effective_database_url)
-    before, after = schema.upgrade(engine)
+    engine = make_engine(settings.effective_database_url, Timeouts(connect=settings.db_connect_timeout))
+    try:
+        before, after = schema.upgrade(engine)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        raise unreachable(settings, exc) from None
+    finally:
+        engine.dispose()
     where = engine.url.render_as_string(hide_password=True)
     print(f"database {where}: schema {before or 'empty'} → {after}" if before != after
           else f"database {where}: schema already at {after}")

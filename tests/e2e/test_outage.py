@@ -136,3 +136,15 @@ def _epoch():
     import datetime as dt
 
     return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["db", "purge"], ["report"]])
+def test_commands_that_need_the_database_now_say_so_in_one_line(command, tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://bot:s3cret@127.0.0.1:{free_port()}/resident")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    assert main(command) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("resident-bot: cannot reach the database at DATABASE_URL postgresql+psycopg://bot:***@")
+    assert "check that it is running" in line and "s3cret" not in line
