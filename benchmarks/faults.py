@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python benchmarks/faults.py [--outage 30] [--rate 25] [--baseline REF | --baseline none]
-        [--only db-blackhole,kill-9,...] [--database-url URL] [--redis-url URL]
+        [--only db-blackhole,kill-9-refused,...] [--database-url URL] [--redis-url URL]
 
 Runs `resident-bot serve --no-telegram` against real PostgreSQL (and Redis for `redis-hung`) through a
 TCP proxy on 127.0.0.1 that breaks the way to them (the services themselves are never touched), sends
@@ -11,8 +11,8 @@ its own, so that each record can be told apart), and prints one row per scenario
 
   db-blackhole   the database stops answering (blackholed) for --outage s, with traffic before and after
   db-refused     the same with connections refused
-  kill-9         blackholed; after 10 s the server is killed with SIGKILL, the database returns, a new
-                 server starts on the same data directory
+  kill-9-refused connections refused (kill-9-hung: blackholed); after 10 s of it the server is killed
+                 with SIGKILL, the database returns, a new server starts on the same data directory
   nul            a message holding a NUL byte, then normal ones, database up
   db-down-start  the database refuses connections when the server starts; it returns 10 s later
   redis-hung     Redis blackholed (rate limiter): throughput with 20 residents at once, beside Redis up
@@ -56,7 +56,7 @@ BASELINE = "329f3ec"  # main before records left the reply path
 SALT = "faults-benchmark"  # USER_ID_SALT of the servers under test
 QUESTIONS = ["厂通路哪年通车", "潞河附校晚托到几点", "和滨海新区跨省通办多少项", "公租房配租多少户", "你好",
              "公积金怎么提取", "一键呼", "绿心公园几点开门", "三大建築什麼時候開放"]
-SCENARIOS = ("db-blackhole", "db-refused", "kill-9", "nul", "db-down-start", "redis-hung")
+SCENARIOS = ("db-blackhole", "db-refused", "kill-9-refused", "kill-9-hung", "nul", "db-down-start", "redis-hung")
 
 
 @dataclasses.dataclass
@@ -262,114 +262,99 @@ class Bench:
         self.schemas.append(name)
         return direct, str(data), env
 
-    def outage(self, scenario: str, code: str, code_dir: Path) -> Row:
-        row, replied = Row(scenario, code), {}
-        a = self.args
-        with FaultProxy(db_port(a.database_url)) as proxy:
-            direct, data, env = self.fresh(code_dir, scenario, code, proxy)
-            server = Server(code_dir, env, Path(data + ".log"))
-            if not server.start():
-                return dataclasses.replace(row, started=False)
-            before, after = 5.0, 10.0
-            fault = proxy.blackhole if scenario == "db-blackhole" else proxy.refuse
-            phase = {"state": "up"}
-
-            def tick(t: float) -> None:
-                if phase["state"] == "up" and t >= before:
-                    phase["state"] = "down"
-                    fault()
-                elif phase["state"] == "down" and t >= before + a.outage:
-                    phase["state"] = "back"
-                    proxy.restore()
-
-            traffic(server, before + a.outage + after, a.rate, f"{scenario}-{code}", row, replied, on_tick=tick)
-            proxy.restore()
-            wait_stored(direct, len(replied))
-            server.stop()
-            row.log_lines, row.tracebacks = server.log_counts()
-        count_records(direct, replied, row)
-        return row
-
-    def kill9(self, scenario: str, code: str, code_dir: Path) -> Row:
+    def run(self, scenario: str, code: str, code_dir: Path, steps, *, down_at_start: bool = False,
+            redis: FaultProxy | None = None) -> Row:
+        """What every scenario shares: a fresh schema behind a proxy, a server, `steps(server, proxy, row,
+        replied)` sending the traffic and making the faults, then the records counted once stored."""
         row, replied = Row(scenario, code), {}
         with FaultProxy(db_port(self.args.database_url)) as proxy:
             direct, data, env = self.fresh(code_dir, scenario, code, proxy)
+            if redis is not None:
+                env["REDIS_URL"] = redis.url(self.args.redis_url)
+            if down_at_start:
+                proxy.refuse()
             server = Server(code_dir, env, Path(data + ".log"))
-            if not server.start():
-                return dataclasses.replace(row, started=False)
-            traffic(server, 5, self.args.rate, f"{scenario}-{code}-a", row, replied)
-            proxy.blackhole()
-            traffic(server, 60, self.args.rate, f"{scenario}-{code}-b", row, replied, stop_after=10)
+            if server.start(wait=60 if down_at_start else 120):
+                steps(server, proxy, row, replied)
+                proxy.restore()
+                wait_stored(direct, len(replied))
+                server.stop()
+            else:
+                row.started = False
+                row.note = "exited: it needs the database to start" if down_at_start else "did not answer /healthz"
+            row.log_lines, row.tracebacks = server.log_counts()
+        if row.started:
+            count_records(direct, replied, row)
+        return row
+
+    def outage(self, scenario: str, code: str, code_dir: Path) -> Row:
+        rate, before, outage, after = self.args.rate, 5.0, self.args.outage, 10.0
+
+        def steps(server: Server, proxy: FaultProxy, row: Row, replied: dict[str, str]) -> None:
+            fault = proxy.blackhole if scenario == "db-blackhole" else proxy.refuse
+            phase = ["up"]
+
+            def tick(t: float) -> None:  # the fault begins and ends on the traffic's own clock
+                if phase[0] == "up" and t >= before:
+                    phase[0] = "down"
+                    fault()
+                elif phase[0] == "down" and t >= before + outage:
+                    phase[0] = "back"
+                    proxy.restore()
+
+            traffic(server, before + outage + after, rate, f"{scenario}-{code}", row, replied, on_tick=tick)
+
+        return self.run(scenario, code, code_dir, steps)
+
+    def kill9(self, scenario: str, code: str, code_dir: Path) -> Row:
+        rate = self.args.rate
+
+        def steps(server: Server, proxy: FaultProxy, row: Row, replied: dict[str, str]) -> None:
+            traffic(server, 5, rate, f"{scenario}-{code}-a", row, replied)
+            (proxy.refuse if scenario == "kill-9-refused" else proxy.blackhole)()
+            traffic(server, 60, rate, f"{scenario}-{code}-b", row, replied, stop_after=10)
             server.kill()
             proxy.restore()
-            again = Server(code_dir, env, Path(data + ".log"))
+            again = Server(code_dir, server.env, server.log)  # the same data directory: the journal is there
             if again.start():
                 deadline = time.monotonic() + 120
                 while again.health().get("records_waiting") and time.monotonic() < deadline:
                     time.sleep(0.5)
-                wait_stored(direct, len(replied))
                 again.stop()
-            row.log_lines, row.tracebacks = server.log_counts()
             row.note = "in flight at the kill: no reply, not expected"
-        count_records(direct, replied, row)
-        return row
+
+        return self.run(scenario, code, code_dir, steps)
 
     def nul(self, scenario: str, code: str, code_dir: Path) -> Row:
-        row, replied = Row(scenario, code), {}
-        with FaultProxy(db_port(self.args.database_url)) as proxy:
-            direct, data, env = self.fresh(code_dir, scenario, code, proxy)
-            server = Server(code_dir, env, Path(data + ".log"))
-            if not server.start():
-                return dataclasses.replace(row, started=False)
-            texts = ["潞河附校晚托\x00到几点"] + QUESTIONS * 12
+        texts = ["潞河附校晚托\x00到几点", *QUESTIONS * 12]
+
+        def steps(server: Server, _proxy: FaultProxy, row: Row, replied: dict[str, str]) -> None:
             traffic(server, len(texts) / self.args.rate, self.args.rate, f"{scenario}-{code}", row, replied, texts)
-            wait_stored(direct, len(replied), settle=10)
-            server.stop()
-            row.log_lines, row.tracebacks = server.log_counts()
-        count_records(direct, replied, row)
-        return row
+
+        return self.run(scenario, code, code_dir, steps)
 
     def down_at_start(self, scenario: str, code: str, code_dir: Path) -> Row:
-        row, replied = Row(scenario, code), {}
-        with FaultProxy(db_port(self.args.database_url)) as proxy:
-            direct, data, env = self.fresh(code_dir, scenario, code, proxy)
-            proxy.refuse()
-            server = Server(code_dir, env, Path(data + ".log"))
-            if not server.start(wait=60):
-                row.log_lines, row.tracebacks = server.log_counts()
-                return dataclasses.replace(row, started=False, note="exited: the schema check needs the database")
+        def steps(server: Server, proxy: FaultProxy, row: Row, replied: dict[str, str]) -> None:
             traffic(server, 10, self.args.rate, f"{scenario}-{code}-a", row, replied)
             proxy.restore()
             traffic(server, 10, self.args.rate, f"{scenario}-{code}-b", row, replied)
-            wait_stored(direct, len(replied))
-            server.stop()
-            row.log_lines, row.tracebacks = server.log_counts()
-        count_records(direct, replied, row)
-        return row
+
+        return self.run(scenario, code, code_dir, steps, down_at_start=True)
 
     def redis_hung(self, scenario: str, code: str, code_dir: Path) -> list[Row]:
         rows = []
-        redis_port = int(self.args.redis_url.rsplit(":", 1)[1].split("/")[0])
-        with FaultProxy(db_port(self.args.database_url)) as db_proxy, FaultProxy(redis_port) as proxy:
+        with FaultProxy(int(self.args.redis_url.rsplit(":", 1)[1].split("/")[0])) as redis:
             for state in ("up", "hung"):
-                row, replied = Row(f"redis-{state}", code), {}
-                direct, data, env = self.fresh(code_dir, scenario, code, db_proxy)
-                env["REDIS_URL"] = proxy.url(self.args.redis_url)
-                server = Server(code_dir, env, Path(data + ".log"))
-                if not server.start():
-                    rows.append(dataclasses.replace(row, started=False))
-                    continue
-                if state == "hung":
-                    proxy.blackhole()
-                started = time.monotonic()
-                asyncio.run(closed_loop(server.url, 20, 10, f"{scenario}-{state}-{code}", row, replied))
-                row.note = f"{row.replies / (time.monotonic() - started):.1f} msg/s, 20 residents at once"
-                proxy.restore()
-                wait_stored(direct, len(replied), settle=10)
-                server.stop()
-                row.log_lines, row.tracebacks = server.log_counts()
-                count_records(direct, replied, row)
-                rows.append(row)
+                def steps(server: Server, _proxy: FaultProxy, row: Row, replied: dict[str, str],
+                          state: str = state) -> None:
+                    if state == "hung":
+                        redis.blackhole()
+                    started = time.monotonic()
+                    asyncio.run(closed_loop(server.url, 20, 10, f"{scenario}-{state}-{code}", row, replied))
+                    row.note = f"{row.replies / (time.monotonic() - started):.1f} msg/s, 20 residents at once"
+                    redis.restore()
+
+                rows.append(self.run(f"redis-{state}", code, code_dir, steps, redis=redis))
         return rows
 
 
@@ -432,7 +417,7 @@ def main() -> int:
                         print(f"… {scenario} on {code}", file=sys.stderr, flush=True)
                         if scenario in ("db-blackhole", "db-refused"):
                             rows.append(bench.outage(scenario, code, code_dir))
-                        elif scenario == "kill-9":
+                        elif scenario.startswith("kill-9-"):
                             rows.append(bench.kill9(scenario, code, code_dir))
                         elif scenario == "nul":
                             rows.append(bench.nul(scenario, code, code_dir))
