@@ -22,6 +22,9 @@ class DeadLetters:
         self.path = path
         self._lock = threading.Lock()
         self.count = sum(1 for _ in _lines(path))
+        with contextlib.suppress(OSError):  # written by an older version, or by hand
+            if path.stat().st_mode & 0o077:
+                path.chmod(PRIVATE_FILE)
 
     def add(self, line: bytes, error: BaseException | str) -> None:
         """Set one journal line aside, with the kind of error (never its message: it may quote the

@@ -70,6 +70,8 @@ class Journal:
     def append(self, line: bytes) -> None:
         """Write one record (a complete line) before returning. Raises OSError when the disk refuses."""
         with self._lock:
+            if not self._segments:
+                raise OSError("journal closed")
             seg = self._segments[-1]
             _write_all(seg, line)
             seg.size += len(line)
@@ -110,6 +112,8 @@ class Journal:
         """The batch is stored or set aside: forget it, and delete what nothing is left in."""
         with self._lock:
             seg = batch.segment
+            if seg not in self._segments:  # closed meanwhile: the next process replays it
+                return
             seg.read = batch.end
             seg.lines = max(0, seg.lines - len(batch.lines) - bool(batch.torn))
             if seg.read < seg.size:

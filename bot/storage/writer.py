@@ -111,6 +111,16 @@ class RecordWriter:
     # -- the thread ---------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        while True:
+            try:
+                self._loop()
+                return
+            except Exception:  # a bug must not stop the writer for good: records would only pile up
+                log.exception("record writer: unexpected error; going on in a second")
+                if self._sleep(1.0):
+                    return
+
+    def _loop(self) -> None:
         retry, chores = FIRST_RETRY, 0.0
         orphans = time.monotonic()
         while True:
