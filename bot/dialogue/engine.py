@@ -78,6 +78,11 @@ class Dialogue:
         """Answer one message. `user_hash` is the resident as the channel kit hashed them (never a raw id)."""
         started = time.perf_counter()
         message = valid_text(message)
+        command = navigation_command(message)
+        if command is not None:  # typed /start, /help, /topics, /topic NAME: the same lists on every channel
+            shown = self.navigate(conversation_id, *command, channel=channel, user_hash=user_hash)
+            if shown is not None:
+                return shown
         snapshot = self.live.snapshot  # one snapshot for the whole turn, even if a reload swaps it
         ctx = self._context(conversation_id)
         turn = Turn(conversation_id, message, channel, user_hash, started)
