@@ -46,3 +46,15 @@ def make_kb(tmp: Path, files: dict[str, str] | None = None, *, with_language: bo
 
 def entry(id: str, question: str = "测试问题", answer: str = "测试回答。") -> str:
     return ENTRY.format(id=id, question=question, answer=answer)
+
+
+# Three topics of the bundled knowledge base: enough siblings for a sentence model to confuse, a sixth of
+# the texts to encode. Tests of m3e-small (encoded by no fixture of the session) share these vectors.
+MODEL_TOPICS = frozenset({"交通出行", "运河商务区", "政务服务"})
+
+
+def topics_of(kb, topics=MODEL_TOPICS, *, without: str = ""):
+    """`kb` with the entries of `topics` only (and not `without`)."""
+    from dataclasses import replace
+
+    return replace(kb, entries=tuple(e for e in kb.entries if e.topic in topics and e.id != without))

@@ -11,6 +11,7 @@ import pytest
 
 from bot.semantic.checkpoint import CheckpointError, load_torch_zip
 from bot.semantic.model import ModelError, locate, shared_embedder
+from tests.auxil.kb import topics_of
 from tests.auxil.semantic import m3e_embedder
 
 # Produced by Hugging Face transformers' BertModel (PyTorch) on the same model files, mean pooled and
@@ -106,10 +107,11 @@ def test_a_broken_model_file_leaves_the_bot_answering_by_words(bundled_kb, tmp_p
     assert at_start.embedder is None and "matching by words only" in caplog.text
     assert at_start.match("绿心公园孩子走丢了怎么办").entry_id == "green-heart-lost-person"
 
-    Matcher(bundled_kb, embedder=m3e_embedder())  # the knowledge base's vectors, computed while it worked
+    kb = topics_of(bundled_kb)
+    Matcher(kb, embedder=m3e_embedder())  # the knowledge base's vectors, computed while it worked
     later = Embedder(locate(str(broken.encoder.model_dir)), None)
     later._memo = dict(m3e_embedder()._memo)  # vectors cached before the file broke
-    matcher = Matcher(bundled_kb, embedder=later)
+    matcher = Matcher(kb, embedder=later)
     assert matcher.embedder is later
     decision = matcher.match("公司找不到员工商务区管不管")  # unclear by words: the model is asked, fails
     assert decision.status in ("fallback", "clarify") and matcher.embedder is None

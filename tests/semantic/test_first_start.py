@@ -21,11 +21,22 @@ from tests.auxil.semantic import bundled_embedder
 PARAPHRASE = "公司找不到员工商务区管不管"  # words alone cannot answer it; the default model can
 
 
+class Recalling:
+    """The default model as the test session already ran it: the knowledge base's vectors come from the
+    session's cache (what a cold start would compute, without spending a quarter of a minute on it)."""
+
+    def __init__(self, known: Embedder) -> None:
+        self.known, self.dim = known, known.dim
+
+    def encode(self, texts):
+        return np.stack([self.known.vector(t) for t in texts])
+
+
 class Gate:
     """The default model's encoder, held at a gate: encoding the knowledge base waits until it opens."""
 
     def __init__(self, encoder) -> None:
-        self.encoder, self.dim, self.open = encoder, encoder.dim, threading.Event()
+        self.encoder, self.dim, self.open = Recalling(bundled_embedder()), encoder.dim, threading.Event()
         self.batches = 0
 
     def encode(self, texts):
