@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -148,19 +148,28 @@ class ChannelKit:
 
     # -- all of it ------------------------------------------------------------------------------
 
-    async def receive(self, incoming: Incoming) -> Reply | None:
-        """Rate limit, order, claim once, then the Dialogue. Returns the reply to render; a notice reply
+    async def receive(self, incoming: Incoming,
+                      deliver: Callable[[Reply], Awaitable[None]] | None = None) -> Reply | None:
+        """Order, rate limit, claim once, then the Dialogue. Returns the reply to render; a notice reply
         (status "notice") when the resident is over the limit or pressed a stale button; None for a
-        redelivered message, which must not be answered again."""
+        redelivered message, which must not be answered again. `deliver`, when given, sends the reply
+        before the conversation's next message is answered, so that answers arrive in the order asked."""
         who = incoming.resident
         mine = ((f"{who.channel}:{who.user_hash}", None),) if who.user_hash else ()
-        if not await self.allow(*mine, *incoming.limit_keys):
-            return self.notice("rate_limited")
+        # The conversation's place in the queue is taken before anything awaits: a rate limiter or a claim
+        # that answers later for an earlier message must not let the follow-up behind it go first.
         async with self.turn(who.conversation_id):
-            if not await self.first_time(who.channel, incoming.key):
+            if not await self.allow(*mine, *incoming.limit_keys):
+                reply: Reply | None = self.notice("rate_limited")
+            elif not await self.first_time(who.channel, incoming.key):
                 return None
-            reply = await asyncio.to_thread(self._dialogue_call(who, incoming.action))
-        return reply if reply is not None else self.notice("stale_button")
+            else:
+                reply = await asyncio.to_thread(self._dialogue_call(who, incoming.action))
+                if reply is None:
+                    reply = self.notice("stale_button")
+            if deliver is not None:
+                await deliver(reply)
+        return reply
 
     def _dialogue_call(self, who: Resident, action: Action) -> Callable[[], Reply | None]:
         d, conv, kind, arg = self.dialogue, who.conversation_id, action.kind, action.arg

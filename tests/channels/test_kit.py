@@ -109,6 +109,38 @@ async def test_one_conversation_is_answered_in_arrival_order():
     assert a.entry_id == "cross-province-binhai" and b.entry_id == "regional-langfang"  # the follow-up saw it
 
 
+class FirstCallSlowLimiter(InProcessRateLimiter):
+    """A shared limiter (Redis) that answers the first message's check after the second message's."""
+
+    def __init__(self):
+        super().__init__(100)
+        self.calls = 0
+
+    async def allow(self, key, limit=None):
+        self.calls += 1
+        if self.calls == 1:
+            await asyncio.sleep(0.2)
+        return await super().allow(key, limit)
+
+
+async def test_a_slow_limit_check_does_not_let_the_follow_up_overtake_and_replies_go_out_in_order():
+    kit = ChannelKit(make_dialogue(), salt="s", limiter=FirstCallSlowLimiter())
+    who = kit.resident("telegram", "u-slow")
+    delivered = []
+
+    async def deliver(reply):
+        await asyncio.sleep(0.05 if reply.status == "clarify" else 0)  # a slower send of the first reply
+        delivered.append(reply.status)
+
+    first = asyncio.create_task(kit.receive(Incoming(who, Action("say", "一键呼")), deliver))
+    await asyncio.sleep(0)  # the first message arrived; the second follows while its limit check waits
+    second = asyncio.create_task(kit.receive(Incoming(who, Action("say", "2")), deliver))
+    a, b = await asyncio.gather(first, second)
+    assert a.status == "clarify"
+    assert (b.status, b.entry_id) == ("answer", a.choices[1].entry_id)  # the number picked from that list
+    assert delivered == ["clarify", "answer"]
+
+
 async def test_buttons_and_stale_ones():
     rec = ListRecorder()
     kit = make_kit(recorder=rec)

@@ -70,9 +70,8 @@ class TelegramChannel:
         text = self.addressed(update, context.bot.username, context.bot.id)
         if text is None:
             return
-        reply = await self.kit.receive(self.incoming(update, Action("say", text)))
-        if reply is not None:
-            await self.send(update.effective_message, reply)
+        message = update.effective_message
+        await self.kit.receive(self.incoming(update, Action("say", text)), lambda r: self.send(message, r))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -93,9 +92,9 @@ class TelegramChannel:
 
     async def on_navigation(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         command = (update.effective_message.text or "").split()[0].lstrip("/").split("@")[0].lower()
-        reply = await self.kit.receive(self.incoming(update, Action(NAVIGATION_COMMANDS[command])))
-        if reply is not None:
-            await self.send(update.effective_message, reply)
+        message = update.effective_message
+        await self.kit.receive(self.incoming(update, Action(NAVIGATION_COMMANDS[command])),
+                               lambda r: self.send(message, r))
 
     async def on_admin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Administrators' commands for `ADMIN_IDS`; anyone else learns nothing (the unknown-command reply)."""
