@@ -138,5 +138,6 @@ def build_kit(app: App, *, limiter: RateLimiter | None = None) -> ChannelKit:
 
     # Claims go through storage's time box: none is even tried while the database is known to be away.
     return ChannelKit(app.dialogue, salt=settings.user_id_salt.get_secret_value(),
-                      limiter=limiter or make_rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
+                      limiter=limiter or make_rate_limiter(settings.rate_limit_per_minute, settings.redis_url,
+                                                         settings.redis_timeout_seconds),
                       claims=app.storage, admin=AdminCommands(app.live, report))

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = Field(600, ge=1, description="Requests per minute one API token, and one client "
                                      "address, may send in all")
     redis_url: str = Field("", description="Redis for rate limits shared by replicas; empty means in-process")
+    redis_timeout_seconds: float = Field(0.25, gt=0, le=5, description="Longest wait for one Redis round trip "
+                                         "before limits are kept per process for a while")
     rate_limit_per_minute: int = Field(20, ge=1, description="Messages a resident may send per minute")
     telegram_max_rate: float = Field(30, ge=0, description="Messages per second the bot sends overall "
                                      "(Telegram's limit; 0 turns PTB's AIORateLimiter off)")

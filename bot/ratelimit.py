@@ -131,5 +131,5 @@ class RedisRateLimiter:
             task.add_done_callback(self._closing.discard)
 
 
-def make_rate_limiter(limit: int, redis_url: str = "") -> RateLimiter:
-    return RedisRateLimiter(redis_url, limit) if redis_url else InProcessRateLimiter(limit)
+def make_rate_limiter(limit: int, redis_url: str = "", timeout: float = REDIS_TIMEOUT) -> RateLimiter:
+    return RedisRateLimiter(redis_url, limit, timeout=timeout) if redis_url else InProcessRateLimiter(limit)

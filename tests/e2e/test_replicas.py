@@ -70,7 +70,7 @@ def test_two_replicas_share_context_and_rate_limit(tmp_path):
     subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True,
                    env={**os.environ, "DATABASE_URL": url})
     env = {"DATABASE_URL": url, "REDIS_URL": REDIS, "RATE_LIMIT_PER_MINUTE": "6", "USER_ID_SALT": "replicas",
-           "LOG_FORMAT": "json"}
+           "LOG_FORMAT": "json", "REDIS_TIMEOUT_SECONDS": "3"}  # a busy test machine: Redis slow, not gone
     (a, url_a), (b, url_b) = start_serve(env), start_serve(env)
     user = f"resident-{uuid.uuid4().hex[:8]}"
     try:
