@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         (), description="OpenIDs of the official account's followers allowed /reload, /stats, /unanswered")
     wechat_reply_seconds: float = Field(4.0, ge=0.2, le=4.5, description="How long a passive reply may take; "
                                         "a later answer goes through the customer-service API (WeChat waits 5 s)")
+    webpage_enabled: bool = Field(True, description="`serve` shows the residents' chat page at / (off: no page)")
+    webpage_rate_per_minute: int = Field(120, ge=1, description="Messages per minute the chat page accepts from "
+                                         "one client address, all its browser sessions together")
+    webpage_frame_ancestors: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Origins (https://host) allowed to show the chat page in a frame, besides the page's own")
     host: str = Field("127.0.0.1", description="Address `serve` listens on")
     port: int = Field(8080, ge=1, le=65535, description="Port `serve` listens on")
     log_format: str = Field("auto", pattern="^(auto|json|text)$",
@@ -117,6 +122,17 @@ class Settings(BaseSettings):
             parts = [p.strip() for p in v.replace(";", ",").split(",") if p.strip()]
             if not all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", p) for p in parts):
                 raise ValueError("must be OpenIDs (letters, digits, _ and -) separated by commas")
+            return tuple(parts)
+        return v
+
+    @field_validator("webpage_frame_ancestors", mode="before")
+    @classmethod
+    def _split_origins(cls, v: object) -> object:
+        if isinstance(v, str):
+            parts = [p.strip().rstrip("/") for p in re.split(r"[\s,]+", v) if p.strip()]
+            bad = [p for p in parts if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", p)]
+            if bad:
+                raise ValueError(f"must be origins such as https://www.example.gov.cn, comma separated, not {bad[0]!r}")
             return tuple(parts)
         return v
 

@@ -64,5 +64,8 @@ def create_web_app(app: App, *, telegram: bool = True, limiter: RateLimiter | No
 
 def describe(channels: list[HttpChannel]) -> str:
     """One line for the operator at start: which channels answer where."""
-    mounted = ", ".join(f"{c.name} ({' '.join(getattr(r, 'path', '?') for r in c.routes)})" for c in channels)
+    def paths(c: HttpChannel) -> list[str]:  # a channel may name its main paths only (not each asset)
+        return list(getattr(c, "paths", None) or (getattr(r, "path", "?") for r in c.routes))
+
+    mounted = ", ".join(f"{c.name} ({' '.join(paths(c))})" for c in channels)
     return f"channels: {mounted or 'none'}"

@@ -117,6 +117,7 @@ def test_compose_file_refers_to_what_exists():
     assert services["bot"]["environment"]["PORT"] == "8080"
     nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
     assert "server bot:8080;" in nginx and "/telegram/webhook" in nginx
+    assert "location = /  {" in nginx and "location /web/ {" in nginx  # the chat page and what it loads
 
 
 def test_readme_quick_start_is_two_commands_and_ci_runs_the_second():

@@ -28,7 +28,7 @@ from typing import Protocol
 from bot.admin.commands import AdminCommands
 from bot.dialogue.engine import NAVIGATION, Dialogue
 from bot.dialogue.records import hash_user_id
-from bot.dialogue.reply import Reply, ReplyPart
+from bot.dialogue.reply import Option, Reply, ReplyPart
 from bot.observability import RATE_LIMITED
 from bot.ratelimit import RateLimiter
 
@@ -66,6 +66,17 @@ class Incoming:
     key: str | None = None  # the channel's id of this delivery (Telegram update id, WeChat MsgId); None: no dedupe
     # Further rate limits besides the resident's, as (key, per minute): a gateway's token, a client address.
     limit_keys: tuple[tuple[str, int], ...] = ()
+
+
+def option_action(reply: Reply, option: Option) -> Action:
+    """What picking one of a reply's numbered choices does: a clarification's choice answers the question it
+    was offered for; a navigation list's entry is asked as if suggested; a topic lists its questions; no
+    entry and no topic is 都不是."""
+    if option.topic:
+        return Action("topic", option.topic)
+    if option.entry_id:
+        return Action("choose" if reply.status == "clarify" else "ask", option.entry_id)
+    return Action("none")
 
 
 class ClaimStore(Protocol):

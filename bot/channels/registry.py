@@ -37,6 +37,7 @@ HTTP_CHANNELS: dict[str, str] = {
     "telegram": "bot.channels.telegram.webhook",
     "api": "bot.channels.api",
     "wechat": "bot.channels.wechat.endpoint",
+    "webpage": "bot.channels.webpage.endpoint",
 }
 
 

@@ -42,6 +42,7 @@ def test_serve_announces_where_it_listens_and_what_it_mounts(tmp_path):
         rest = proc.communicate(timeout=60)[0]
     assert banner is not None, rest
     assert banner.startswith(f"serving on http://127.0.0.1:{port} · knowledge base ")
-    assert "channels: api (/api/v1/messages /api/v1/feedback)" in banner and "telegram" not in banner
+    assert "channels: api (/api/v1/messages /api/v1/feedback), webpage (/ /web/messages) · " in banner
+    assert "telegram" not in banner
     assert banner.endswith("health /healthz, readiness /readyz, metrics /metrics")
     assert proc.returncode == 0

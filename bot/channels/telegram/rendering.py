@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from bot.channels.kit import Action
+from bot.channels.kit import Action, option_action
 from bot.channels.telegram.buttons import encode
-from bot.dialogue.reply import Option, Reply
+from bot.dialogue.reply import Reply
 
 MAX_MESSAGE = 4096
 MAX_LABEL = 60
@@ -36,7 +36,7 @@ def render(reply: Reply, texts: dict[str, str] | None = None) -> Rendered:
         paragraphs.append(esc(reply.suggestions_title))
     keyboard: list[list[tuple[str, str]]] = []
     for i, c in enumerate(reply.choices, 1):
-        keyboard.append([(label(f"{i}. {c.label}"), encode(choice_action(reply, c)))])
+        keyboard.append([(label(f"{i}. {c.label}"), encode(option_action(reply, c)))])
     for s in reply.suggestions:
         if s.entry_id:
             keyboard.append([(label(s.label), encode(Action("ask", s.entry_id)))])
@@ -44,16 +44,6 @@ def render(reply: Reply, texts: dict[str, str] | None = None) -> Rendered:
         keyboard.append([(texts.get("helpful_button", "👍"), encode(Action("helpful", reply.interaction_id))),
                          (texts.get("not_helpful_button", "👎"), encode(Action("not_helpful", reply.interaction_id)))])
     return Rendered(split_paragraphs(paragraphs), keyboard)
-
-
-def choice_action(reply: Reply, option: Option) -> Action:
-    """A clarification's choice answers the question it was offered for; a navigation list's entry is
-    asked as if suggested; a topic lists its questions; no entry and no topic is 都不是."""
-    if option.topic:
-        return Action("topic", option.topic)
-    if option.entry_id:
-        return Action("choose" if reply.status == "clarify" else "ask", option.entry_id)
-    return Action("none")
 
 
 def label(text: str) -> str:
