@@ -78,7 +78,7 @@
             other.setAttribute("aria-pressed", j === i ? "true" : "false");
             other.disabled = true;
           });
-          group.appendChild(el("p", "thanks", entry.thanks));
+          group.appendChild(el("p", "thanks", entry.thanks)).scrollIntoView({ block: "nearest" });
           keep();
         } });
       });
