@@ -25,6 +25,8 @@ class ReplyBuilder:
     def build(self, d: Decision) -> Reply:
         if d.status == "answer" and d.entry_id:
             reply = self.answer(self.kb.by_id[d.entry_id])
+        elif d.status == "partial" and d.entry_id and d.other_place:
+            reply = self.elsewhere(self.kb.by_id[d.entry_id], d.other_place)
         elif d.status == "partial" and d.entry_id:
             reply = self.partial(self.kb.by_id[d.entry_id], d.missing_aspect or "")
         elif d.status == "clarify":
@@ -57,6 +59,19 @@ class ReplyBuilder:
         parts = [
             ReplyPart("answer", fill(self.t["partial"], title=e.title, answer=e.answer)),
             ReplyPart("hotline", self.t["partial_missing"].format(aspect=aspect)),
+        ]
+        source = self.source_line(e)
+        parts.append(ReplyPart("source", source))
+        return Reply("partial", tuple(parts), entry_id=e.id, source=source, as_of=e.as_of.isoformat(),
+                     rateable=True)
+
+    def elsewhere(self, e: Entry, place: str) -> Reply:
+        """A question about another place or thing (上海的延时托管): what the knowledge base knows, labelled
+        with where it holds, that it knows nothing about the place asked, and 12345."""
+        where = self.kb.scope.label
+        parts = [
+            ReplyPart("answer", fill(self.t["scope_known"], place=place, where=where, answer=e.answer)),
+            ReplyPart("hotline", fill(self.t["scope_missing"], place=place, where=where)),
         ]
         source = self.source_line(e)
         parts.append(ReplyPart("source", source))

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from bot.knowledge.fields import SLUG, Collector, Spec, did_you_mean
 from bot.knowledge.problems import KnowledgeError, Problem
-from bot.knowledge.schema import Aspect, Entry, Intent, KnowledgeBase, Language, Source
+from bot.knowledge.schema import Aspect, Entry, Intent, KnowledgeBase, Language, Scope, Source
 from bot.knowledge.yaml_source import Located, YamlProblem, read_yaml_file
 
 # Files in knowledge/ that are not lists of entries.
-SPECIAL_FILES = {"synonyms.yaml", "aspects.yaml", "language.yaml", "replies.yaml"}
+SPECIAL_FILES = {"synonyms.yaml", "aspects.yaml", "language.yaml", "replies.yaml", "scope.yaml"}
 
 ENTRY_SPEC: Spec = {
     "id": ("str", True, 63),
@@ -55,6 +55,14 @@ LANGUAGE_SPEC: Spec = {
     "follow_up_pronouns": ("str_list", False, 8),
     "light_chars": ("str", False, 200),
 }
+SCOPE_SPEC: Spec = {
+    "label": ("str", True, 40),
+    "home": ("str_list", True, 20),
+    "province": ("str", False, 20),
+    "others": ("str_list", False, 10),
+    "elsewhere": ("str_list", False, 10),
+    "kinds": ("str_list", False, 10),
+}
 
 # Every reply template the dialogue uses, with the placeholders each may contain.
 REPLY_PLACEHOLDERS: dict[str, set[str]] = {
@@ -70,6 +78,8 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
     "hotline": set(),
     "partial": {"title", "answer"},
     "partial_missing": {"aspect"},
+    "scope_known": {"place", "where", "answer"},
+    "scope_missing": {"place", "where"},
     "rephrase": {"example"},
     "related": set(),
     "feedback_prompt": set(),
@@ -189,6 +199,7 @@ class _Loader:
         aspects = self.aspects(self.kdir / "aspects.yaml")
         language = self.language(self.kdir / "language.yaml")
         replies = self.replies(self.kdir / "replies.yaml")
+        scope = self.scope(self.kdir / "scope.yaml")
         intents = self.intents()
         self.cross_check(entries, {a.id for a in aspects})
         if not entries and not self.problems:
@@ -205,6 +216,7 @@ class _Loader:
             version=self.version(files),
             directory=self.kdir,
             sources_text=self.sources_text(),
+            scope=scope,
             git_commit=git_commit(self.kdir),
         )
 
@@ -332,6 +344,15 @@ class _Loader:
         f = col.fields(node, LANGUAGE_SPEC, "language.yaml") if node is not None else {}
         self.problems.extend(col.problems)
         return Language(**(f or {}))
+
+    def scope(self, path: Path) -> Scope:
+        """Optional: without scope.yaml no question is held to be about another place."""
+        if not path.exists():
+            return Scope()
+        node, col = self.optional_mapping(path)
+        f = col.fields(node, SCOPE_SPEC, "scope.yaml") if node is not None else {}
+        self.problems.extend(col.problems)
+        return Scope(**f) if f and {"label", "home"} <= f.keys() else Scope()
 
     def replies(self, path: Path) -> dict[str, str]:
         node, col = self.optional_mapping(path)

@@ -102,6 +102,19 @@ class Language:
     light_chars: str = ""  # what may surround a greeting or thanks without making it a question
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where the knowledge base's facts hold (scope.yaml): a question about another place or thing gets
+    what the knowledge base knows, labelled with where, and an honest "nothing about the place asked"."""
+
+    label: str = ""  # where the facts hold, as replies say it (北京城市副中心（通州区）)
+    home: tuple[str, ...] = ()  # names of that place in residents' words (副中心, 通州, 北京)
+    province: str = ""  # its province in the gazetteer, whose districts residents name without 区
+    others: tuple[str, ...] = ()  # 其他, 别的, 第二个...: before a kind word, another place than this one
+    elsewhere: tuple[str, ...] = ()  # words that alone name somewhere else (外地, 本部)
+    kinds: tuple[str, ...] = ()  # kind words of places and organisations (公园, 中学, 村, 镇)
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """One immutable snapshot of the knowledge base; `version` is a hash of the files it came from."""
@@ -115,6 +128,7 @@ class KnowledgeBase:
     version: str
     directory: Path
     sources_text: str = ""
+    scope: Scope = Scope()
     git_commit: str | None = None  # the commit of the directory's repository, "+changes" when edited since
     by_id: Mapping[str, Entry] = field(init=False)
     by_topic: Mapping[str, tuple[Entry, ...]] = field(init=False)  # in first-appearance order

@@ -37,6 +37,7 @@ class Decision:
     candidates: tuple[Candidate, ...] = ()
     choices: tuple[str, ...] = ()  # entry ids offered when clarifying
     missing_aspect: str | None = None  # aspect id asked for but not stated by the entry
+    other_place: str | None = None  # a place or thing asked about that the entry does not cover (scope.py)
     follow_up: bool = False  # resolved against the previous turn's entry
     reason: str = ""  # why a fallback: empty, unknown, ambiguous...
     nearby: tuple[str, ...] = field(default=())  # entry ids close enough to suggest on fallback

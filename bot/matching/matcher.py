@@ -29,6 +29,7 @@ from bot.matching.rank import (
     sigmoid,
     similarities,
 )
+from bot.matching.scope import ScopeChecker
 from bot.matching.tokens import add_user_words, pinyin, words
 from bot.semantic.checkpoint import CheckpointError
 
@@ -65,6 +66,7 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb, max_chars=max_chars)
         self.aspects = AspectDetector(kb.aspects, self.normalise)
+        self.scope = ScopeChecker(kb, self.normalise.question)
         questions = [tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions)) for e in kb.entries]
         terms = {self.normalise.question(t) for e in kb.entries for t in e.tags}
         # A synonym group's standard word is a name (公租房, 潞河中学附属学校) unless many entries ask
@@ -271,7 +273,7 @@ class Matcher:
                 self._has_marker(n) or standalone.status != "answer" or contextual.score >= standalone.score
             ):
                 decision = contextual
-        return self._check_aspects(decision, asked)
+        return self._check_aspects(self._check_scope(decision), asked)
 
     def _decide(self, n: Normalised, ranked: list[Scored], follow_up: bool = False) -> Decision:
         t = self.thresholds
@@ -330,6 +332,16 @@ class Matcher:
                    for e in others for t in e.tags for q in (e.canonical_question,)):
                 shared.append(term)
         return shared
+
+    def _check_scope(self, decision: Decision) -> Decision:
+        """An entry about the sub-center must not answer a question about another place or thing as if it
+        were that place's (朝阳区公租房 → the sub-center's 1600户): whichever way the entry was chosen."""
+        if decision.status not in ("answer", "clarify") or decision.entry_id is None:
+            return decision
+        place = self.scope.foreign(decision.normalised.text, self.kb.by_id[decision.entry_id])
+        if place is None:
+            return decision
+        return replace(decision, status="partial", other_place=place, choices=())
 
     def _check_aspects(self, decision: Decision, asked: list) -> Decision:
         """An entry that does not state what was asked (a fee, an address...) must not answer as if it did."""

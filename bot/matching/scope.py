@@ -1,0 +1,225 @@
+"""Scope agreement: does a question ask about the place or thing its entry covers?
+
+Every fact in the knowledge base holds for one place (scope.yaml: the city sub-center) and for the
+schools, parks, villages and offices its entries name. A question that names somewhere else (上海的延时托管,
+朝阳区公租房, 宋庄镇的民宿, 其他学校) must not get this place's figure as if it were that place's: the matcher
+turns such an answer into a `partial` that labels the fact with where it holds.
+
+A name counts as the entry's when it is one of the home names or appears anywhere in the entry's topic
+(its titles, questions, answers and tags): the knowledge base's own places (天津, 廊坊, 大厂) are in scope
+for the topics that speak of them, and only there (廊坊的公租房 is not answered with the sub-center's).
+Names are found in the normalised message by:
+
+- the gazetteer of China's divisions (places.py), on jieba's word boundaries (上海市民 holds 上海);
+- jieba's place and organisation tags for names it lacks (颐和园, 协和医院);
+- a name before a kind word (张家湾 + 镇, 北京四中, 永顺 + 社区卫生服务中心): a proper name or a run of
+  characters jieba does not know as words, never an ordinary word (森林公园, 我们小区);
+- scope words (scope.yaml): 其他/别的/第二个 before a kind word, and words such as 本部, 外地 alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.knowledge.schema import Entry, KnowledgeBase
+from bot.matching.places import GRAMMAR_TAGS, NAME_TAGS, Gazetteer, Tags, gazetteer, jieba_tags
+from bot.matching.tokens import pinyin, words
+
+OTHER_GAP = 3  # characters allowed between 其他/别的 and its kind word (其他的学校, 别的几个区)
+# jieba tags many ordinary two-character words as places (东西, 城市, 上门, 延时): a name found by its tag
+# alone must be longer. Two-character places come from the gazetteer (上海, 朝阳) or before a kind word.
+TAGGED_NAME_MIN = 3
+_UNKNOWN = "\0"  # marks a name found as a run of characters (see `_unknown_names`)
+# One-character words that jieba tags as parts of names (宋 nr, 庄 nr): a run of them is a name it lacks.
+SINGLE_NAME_TAGS = frozenset({"nr", "nrt", "nz", "ns", "ng"})
+
+
+class ScopeChecker:
+    """Built once per knowledge base snapshot, from its scope.yaml and entries; immutable afterwards."""
+
+    def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str]):
+        s = kb.scope
+        self.enabled = bool(s.home)
+        self.label = s.label
+        norm = lambda w: normalise(w) or w  # noqa: E731
+        self.home = tuple(sorted({norm(h) for h in s.home} | set(s.home), key=len, reverse=True))
+        self.kinds = tuple(sorted({norm(k) for k in s.kinds}, key=len, reverse=True))
+        self.others = tuple(sorted({norm(w) for w in s.others}, key=len, reverse=True))
+        self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=len, reverse=True))
+        self._province = s.province
+        self.topic_text: dict[str, str] = {}
+        self.topic_sound: dict[str, str] = {}  # the same in pinyin: 路城 (a typo) is 潞城
+        for topic in kb.topics:
+            texts = [norm(x) for e in kb.entries_in(topic) for x in (e.title, *e.questions, e.answer, *e.tags)]
+            self.topic_text[topic] = "\n".join(texts)
+            self.topic_sound[topic] = "".join(f" {pinyin(t)} |" for t in texts)
+        self._gazetteer: Gazetteer | None = None
+        self._tags: Tags | None = None
+
+    def _tables(self) -> tuple[Gazetteer, Tags]:
+        # Loaded on the first question that needs them (0.2–0.4 s once per process), not at start-up.
+        if self._gazetteer is None or self._tags is None:
+            tags = jieba_tags()
+            # The provinces the knowledge base speaks of (天津, 河北 for the sub-center): their counties are
+            # named without suffix too (香河, 武清).
+            base = gazetteer(self._province)
+            near = frozenset(base.forms[text[a:b]].province for text in self.topic_text.values()
+                             for a, b in _gazetteer_spans(base, text))
+            self._tags, self._gazetteer = tags, gazetteer(self._province, near)
+        return self._gazetteer, self._tags
+
+    def foreign(self, text: str, entry: Entry) -> str | None:
+        """The first name in `text` (a normalised message) that is not the entry's, or None."""
+        if not self.enabled or not text:
+            return None
+        known = self.topic_text.get(entry.topic, "")
+        sound = self.topic_sound.get(entry.topic, "")
+        for name, key in self.found(text):
+            # A name jieba lacks (宋庄, 杨庄换 for 杨庄 + 换) is the entry's when any two of its characters are.
+            keys = [key[i:i + 2] for i in range(len(key) - 1)] if name.startswith(_UNKNOWN) else [key]
+            if not any(k in known or f" {pinyin(k)} " in sound or k in self.home for k in keys):
+                return name.removeprefix(_UNKNOWN)
+        return None
+
+    def names(self, text: str) -> list[str]:
+        """Names of places, organisations and elsewhere-words in a normalised message, in order."""
+        return [name.removeprefix(_UNKNOWN) for name, _key in self.found(text)]
+
+    def found(self, text: str) -> list[tuple[str, str]]:
+        """(name, what must be the entry's for the name to be): a name before a kind word is the entry's
+        when its name part is (杨庄小区: 杨庄); others as they are."""
+        gaz, tags = self._tables()
+        spans = _spans(text, words(text))
+        starts = {a for a, _b, _t in spans}
+        ends = {b for _a, b, _t in spans}
+        found: list[tuple[int, str, str]] = []
+        taken = _masked(text, self.home, starts, ends)
+        # Administrative divisions, on word boundaries, longest first.
+        i = 0
+        while i < len(text):
+            if i in starts and i not in taken:
+                hit = next((size for size in range(min(gaz.longest, len(text) - i), 1, -1)
+                            if i + size in ends and text[i:i + size] in gaz.forms
+                            and not taken.intersection(range(i, i + size))), None)
+                if hit:
+                    found.append((i, text[i:i + hit], text[i:i + hit]))
+                    taken.update(range(i, i + hit))
+                    i += hit
+                    continue
+            i += 1
+        for index, (a, b, token) in enumerate(spans):
+            if taken.intersection(range(a, b)):
+                continue
+            compound = self._compound(spans, index, tags, taken)
+            if compound is not None:
+                found.append(compound)
+                taken.update(range(compound[0], compound[0] + len(compound[1])))
+            elif len(token) >= TAGGED_NAME_MIN and tags.tag(token) in NAME_TAGS:
+                found.append((a, token, token))
+                taken.update(range(a, b))
+        found.extend(self._unknown_names(spans, tags, taken))
+        found.extend(self._scope_words(text))
+        return [(name, key) for _pos, name, key in sorted(found)]
+
+    def _compound(self, spans: list[tuple[int, int, str]], index: int, tags: Tags,
+                  taken: set[int]) -> tuple[int, str, str] | None:
+        """A name before a kind word (宋庄 + 镇), or a proper name ending in one (人大附中, 协和医院)."""
+        a, _b, token = spans[index]
+        kind = next((k for k in self.kinds if token.endswith(k)), None)
+        if kind is None:
+            return None
+        start = a
+        k = index - 1
+        while (k >= 0 and not taken.intersection(range(spans[k][0], spans[k][1]))
+               and _name_like(spans[k][2], tags, before_char_kind=token == kind and len(kind) == 1)):
+            start = spans[k][0]
+            k -= 1
+        if a - start >= 2:  # one character (新公园, 老小区) is no name
+            prefix = "".join(t for _a, _b, t in spans[k + 1:index])
+            return (start, prefix + token, prefix)
+        if token != kind and tags.tag(token) in NAME_TAGS:
+            return (a, token, token)
+        return None
+
+    @staticmethod
+    def _unknown_names(spans: list[tuple[int, int, str]], tags: Tags, taken: set[int]) -> list[tuple[int, str, str]]:
+        """A word jieba does not know, cut into characters that it knows as parts of names (宋 庄): a place or
+        person it has never seen. Typos of the knowledge base's own names sound like them (see `foreign`)."""
+        out = []
+        run: list[tuple[int, int, str]] = []
+        for span in [*spans, (-1, -1, "")]:
+            a, b, token = span
+            if len(token) == 1 and tags.tag(token) in SINGLE_NAME_TAGS and not taken.intersection(range(a, b)):
+                run.append(span)
+                continue
+            if len(run) >= 2:
+                name = "".join(t for _a, _b, t in run)
+                out.append((run[0][0], _UNKNOWN + name, name))
+            run = []
+        return out
+
+    def _scope_words(self, text: str) -> list[tuple[int, str, str]]:
+        out = []
+        for word in self.elsewhere:
+            at = text.find(word)
+            if at >= 0:
+                out.append((at, word, word))
+        for word in self.others:
+            at = text.find(word)
+            while at >= 0:
+                after = at + len(word)
+                for gap in range(OTHER_GAP + 1):
+                    kind = next((k for k in self.kinds if text.startswith(k, after + gap)), None)
+                    if kind:
+                        out.append((at, text[at:after + gap + len(kind)], text[at:after + gap + len(kind)]))
+                        break
+                at = text.find(word, after)
+        return out
+
+
+def _name_like(token: str, tags: Tags, before_char_kind: bool = False) -> bool:
+    """Part of a proper name: a name jieba knows, a word it does not know (the knowledge base's own names,
+    taught to the tokenizer), or one character that is not grammar (宋 庄: a name jieba cut into characters).
+    Before a one-character kind (镇 村 乡) any word but grammar is a name (梨园镇, 小堡村; 我们村 is not):
+    ordinary words there are one word with the kind (城镇, 农村)."""
+    if not _is_cjk(token):
+        return False  # numbers (1个地方) and Latin letters
+    tag = tags.tag(token)
+    if len(token) == 1:
+        return tag is None or tag not in GRAMMAR_TAGS
+    if before_char_kind:
+        return token not in tags.grammar
+    return tag in NAME_TAGS or (tag is None and token not in tags.ordinary)
+
+
+def _is_cjk(token: str) -> bool:
+    return all("\u3400" <= c <= "\u9fff" for c in token)
+
+
+def _gazetteer_spans(gaz: Gazetteer, text: str) -> list[tuple[int, int]]:
+    return [(a, b) for a, b, _place in gaz.find(text)]
+
+
+def _spans(text: str, tokens: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    out = []
+    pos = 0
+    for t in tokens:
+        at = text.find(t, pos)
+        if at < 0:
+            continue
+        out.append((at, at + len(t), t))
+        pos = at + len(t)
+    return out
+
+
+def _masked(text: str, names: tuple[str, ...], starts: set[int], ends: set[int]) -> set[int]:
+    """Positions covered by the home names (longest first), which are never another place: whole words
+    only (北京 in 北京四中 is part of another name)."""
+    out: set[int] = set()
+    for name in names:
+        at = text.find(name)
+        while at >= 0:
+            if at in starts and at + len(name) in ends:
+                out.update(range(at, at + len(name)))
+            at = text.find(name, at + 1)
+    return out
