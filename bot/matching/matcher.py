@@ -273,6 +273,8 @@ class Matcher:
                 self._has_marker(n) or standalone.status != "answer" or contextual.score >= standalone.score
             ):
                 decision = contextual
+        if decision.status == "fallback" and previous is not None and self._has_marker(n):
+            decision = self._elsewhere_follow_up(n, core, previous) or decision
         return self._check_aspects(self._check_scope(decision), asked)
 
     def _decide(self, n: Normalised, ranked: list[Scored], follow_up: bool = False) -> Decision:
@@ -332,6 +334,21 @@ class Matcher:
                    for e in others for t in e.tags for q in (e.canonical_question,)):
                 shared.append(term)
         return shared
+
+    def _elsewhere_follow_up(self, n: Normalised, core: str, previous: Entry) -> Decision | None:
+        """那朝阳区呢 after the sub-center's public housing: the same question about another place. The
+        previous entry's fact, labelled with where it holds, and "nothing about 朝阳区" (see `_check_scope`)."""
+        place = self.scope.foreign(n.text, previous)
+        if place is None:
+            return None
+        rest = core
+        for prefix in sorted(self.kb.language.follow_up_prefixes, key=len, reverse=True):
+            rest = rest.removeprefix(prefix)
+        for name in self.scope.names(rest):
+            rest = rest.replace(name, "")
+        if any(c not in self._light for c in _MEANINGFUL.findall(rest)):
+            return None  # the message asks something more than "and there?"
+        return Decision("partial", n, entry_id=previous.id, score=1.0, other_place=place, follow_up=True)
 
     def _check_scope(self, decision: Decision) -> Decision:
         """An entry about the sub-center must not answer a question about another place or thing as if it

@@ -153,3 +153,13 @@ def test_reply_templates_are_checked(tmp_path):
     (kdir / "replies.yaml").write_text(replies.replace("{publisher}", "{publsher}"), encoding="utf-8")
     errs = errors(kdir)
     assert any("`source_line` uses unknown placeholder(s) {publsher}" in e for e in errs), errs
+
+
+def test_scope_file_is_checked_and_optional(tmp_path):
+    kdir = make_kb(tmp_path, {"a.yaml": entry("alpha"),
+                              "scope.yaml": "label: 某地\nhome: [某地]\nkind: [公园]\n"})
+    [err] = errors(kdir)
+    assert err == "scope.yaml:3:1: unknown key `kind` in scope.yaml; did you mean `kinds`?"
+    (kdir / "scope.yaml").unlink()
+    kb = load_knowledge(kdir)
+    assert kb.scope.home == ()  # no scope.yaml: no question is held to be about another place

@@ -1,0 +1,92 @@
+"""Scope agreement: names of other places and things are recognised, the knowledge base's own are not.
+
+Every name below is in no YAML file of the project (not scope.yaml, not the development set): the
+recognition must come from the gazetteer, jieba's tags and the kind words, not from a list of names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation.labelled import load_labelled
+from bot.matching.places import gazetteer
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def scope(matcher):
+    return matcher.scope
+
+
+def names(matcher, scope, message: str) -> list[str]:
+    return scope.names(matcher.normalise(message).text)
+
+
+@pytest.mark.parametrize(("message", "name"), [
+    ("南昌的公租房配租了多少户", "南昌"),  # a provincial capital, short name
+    ("哈尔滨市困难群众保障率多少", "哈尔滨市"),  # full name
+    ("延边有没有精品民宿", "延边"),  # an autonomous prefecture by its place name
+    ("贵州的银税互动贷了多少", "贵州"),  # a province
+    ("门头沟的保障房开工多少套", "门头沟"),  # a district of the home province, without 区
+    ("蓟州跨省通办多少项", "蓟州"),  # a district of a province the knowledge base speaks of (天津)
+    ("静海区能通办几项", "静海区"),  # across jieba's words (静 / 海区)
+    ("天安门广场的游客多少", "天安门广场"),  # a place jieba knows
+    ("清华附中晚托到几点", "清华附中"),  # a school: name + kind word
+    ("龙潭公园哪年开园", "龙潭公园"),  # a park
+    ("台湖镇民宿多吗", "台湖镇"),  # a town jieba cuts into characters
+])
+def test_other_places_are_recognised(matcher, scope, message, name):
+    assert name in names(matcher, scope, message)
+
+
+@pytest.mark.parametrize("message", [
+    "银税互动跟哪些银行合作",  # 合作 is also a county-level city (合作市)
+    "合作社加企业加农户是什么模式",
+    "城区的老旧小区改造了吗",  # 城区 is also a district's name
+    "这个村有民宿吗",  # a pronoun before a kind word is no name
+    "我们小区停水了找谁",
+    "附近的公园有母婴室吗",
+    "千荷泻露桥在哪两个地方之间",  # numbers before a kind word
+])
+def test_ordinary_words_are_not_places(matcher, scope, message):
+    assert names(matcher, scope, message) == []
+
+
+def test_ambiguous_county_names_need_their_suffix():
+    """Outside the provinces the knowledge base speaks of, a county is known by its full name only: its
+    short name is too often an ordinary word (cpca's own rule)."""
+    g = gazetteer("北京市")
+    assert "开平区" in g.forms and "开平" not in g.forms
+    assert "合作市" in g.forms and "合作" not in g.forms
+    assert "怀柔" in g.forms  # the home province's districts by their short names
+    assert "保定" in g.forms and "石家庄" in g.forms  # prefecture-level cities by theirs
+
+
+@pytest.mark.parametrize("message", [
+    "通州区的公租房配租了多少户", "北京城市副中心的保障房开工多少套", "副中心的三大建筑什么时候开放",
+    "城市副中心和宝坻能通办几项", "北京通州的厂通路哪天开工", "杨庄小区改造了篮球场吗",
+    "路城社区卫生服务中心做隔离点检测吗",  # a typo of 潞城 that sounds the same
+])
+def test_the_knowledge_bases_own_places_are_in_scope(matcher, scope, message):
+    d = matcher.match(message)
+    assert d.entry_id is not None
+    assert scope.foreign(d.normalised.text, matcher.kb.by_id[d.entry_id]) is None
+
+
+def test_a_place_of_another_topic_is_not_this_entrys(matcher, scope):
+    """廊坊 is in the knowledge base (区域通办) but its public housing is not."""
+    text = matcher.normalise("廊坊的公租房配租了多少户").text
+    assert scope.foreign(text, matcher.kb.by_id["public-rental-households"]) == "廊坊市"
+    assert scope.foreign(text, matcher.kb.by_id["regional-langfang"]) is None
+
+
+@pytest.mark.parametrize("path", ["labelled_questions.yaml", "holdout_questions.yaml", "holdout2_questions.yaml"])
+def test_no_labelled_answerable_question_is_held_to_be_elsewhere(matcher, scope, path):
+    """False positives cost residents their answers: none on the labelled set or either hold-out."""
+    items = [i for i in load_labelled(DATA / path, set(matcher.kb.by_id)) if i.faq]
+    wrong = [(i.question, scope.foreign(matcher.normalise(i.question).text, matcher.kb.by_id[i.faq]))
+             for i in items]
+    assert [w for w in wrong if w[1]] == []
