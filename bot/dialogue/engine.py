@@ -95,6 +95,10 @@ class Dialogue:
             decision, asked = chosen
         else:
             decision, asked = snapshot.matcher.match(message, ctx.last_entry_id), None
+        if decision.topic is not None:  # a topic named and nothing more asked: its questions to choose from
+            script = decision.normalised.script if decision.normalised.script_evident else ctx.script
+            return self._navigate(turn, snapshot, replace(ctx, script=script),
+                                  ReplyBuilder(snapshot.kb, self.today()).topic(decision.topic), reason="topic")
         return self._respond(turn, snapshot, ctx, decision, asked)
 
     def answer_entry(self, conversation_id: str, entry_id: str, *, reason: str = "chosen", channel: str = "console",

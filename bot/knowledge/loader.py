@@ -54,6 +54,7 @@ LANGUAGE_SPEC: Spec = {
     "follow_up_suffixes": ("str_list", False, 4),
     "follow_up_pronouns": ("str_list", False, 8),
     "light_chars": ("str", False, 200),
+    "broad_questions": ("str_list", False, 10),
 }
 SCOPE_SPEC: Spec = {
     "label": ("str", True, 40),

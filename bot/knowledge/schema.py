@@ -100,6 +100,7 @@ class Language:
     follow_up_suffixes: tuple[str, ...] = ()
     follow_up_pronouns: tuple[str, ...] = ()
     light_chars: str = ""  # what may surround a greeting or thanks without making it a question
+    broad_questions: tuple[str, ...] = ()  # 有什么服务, 方面...: with a topic's name, asks for the topic's menu
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from bot.matching.rank import (
 )
 from bot.matching.scope import ScopeChecker
 from bot.matching.tokens import add_user_words, pinyin, words
+from bot.matching.topics import TopicFinder
 from bot.semantic.checkpoint import CheckpointError
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Matcher:
                 terms.add(head)
         self.lexicon = frozenset(t for t in terms if len(t) >= 2)
         add_user_words(self.lexicon)
+        self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division)
         self.docs: list[Document] = []
         texts: list[list[str]] = []
         answers: list[str] = []
@@ -145,6 +147,9 @@ class Matcher:
         smalltalk = self._smalltalk(n, previous)
         if smalltalk is not None:
             return smalltalk
+        topic = self.topics.asked(n.text) if previous is None or not self._has_marker(n) else None
+        if topic is not None:  # 税务服务, 养老方面有啥服务: the topic's questions, not one entry's answer
+            return Decision("smalltalk", n, intent_id="topic", topic=topic, score=1.0, reason="topic")
         return self._question(n, n.text, n.phrased, previous)
 
     def rank(self, text: str, kind: str = "faq", prior_topic: str | None = None,

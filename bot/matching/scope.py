@@ -68,6 +68,10 @@ class ScopeChecker:
             self._tags, self._gazetteer = tags, gazetteer(self._province, near)
         return self._gazetteer, self._tags
 
+    def is_division(self, word: str) -> bool:
+        """Whether `word` is the name of a province, city or county (天津, 宝坻区)."""
+        return word in self._tables()[0].forms
+
     def foreign(self, text: str, entry: Entry) -> str | None:
         """The first name in `text` (a normalised message) that is not the entry's, or None."""
         if not self.enabled or not text:
