@@ -11,7 +11,7 @@ for the topics that speak of them, and only there (廊坊的公租房 is not ans
 Names are found in the normalised message by:
 
 - the gazetteer of China's divisions (places.py), on jieba's word boundaries (上海市民 holds 上海);
-- jieba's place and organisation tags for names it lacks (颐和园, 协和医院);
+- jieba's place, organisation and other proper-name tags for names it lacks (颐和园, 协和医院, 人大附中);
 - a name before a kind word (张家湾 + 镇, 北京四中, 永顺 + 社区卫生服务中心): a proper name or a run of
   characters jieba does not know as words, never an ordinary word (森林公园, 我们小区);
 - scope words (scope.yaml): 其他/别的/第二个 before a kind word, and words such as 本部, 外地 alone.
@@ -29,6 +29,9 @@ OTHER_GAP = 3  # characters allowed between 其他/别的 and its kind word (其
 # jieba tags many ordinary two-character words as places (东西, 城市, 上门, 延时): a name found by its tag
 # alone must be longer. Two-character places come from the gazetteer (上海, 朝阳) or before a kind word.
 TAGGED_NAME_MIN = 3
+# Tags that name a place or thing on their own: places, organisations, other proper names. Person names
+# (nr) are not: jieba tags odd words so (多少钱 nr); before a kind word they count (马驹桥 + 镇).
+STANDALONE_TAGS = frozenset({"ns", "nt", "nz"})
 _UNKNOWN = "\0"  # marks a name found as a run of characters (see `_unknown_names`)
 # One-character words that jieba tags as parts of names (宋 nr, 庄 nr): a run of them is a name it lacks.
 SINGLE_NAME_TAGS = frozenset({"nr", "nrt", "nz", "ns", "ng"})
@@ -118,7 +121,7 @@ class ScopeChecker:
             if compound is not None:
                 found.append(compound)
                 taken.update(range(compound[0], compound[0] + len(compound[1])))
-            elif len(token) >= TAGGED_NAME_MIN and tags.tag(token) in NAME_TAGS:
+            elif len(token) >= TAGGED_NAME_MIN and tags.tag(token) in STANDALONE_TAGS:
                 found.append((a, token, token))
                 taken.update(range(a, b))
         found.extend(self._unknown_names(spans, tags, taken))
