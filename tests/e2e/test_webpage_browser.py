@@ -18,6 +18,9 @@ from tests.auxil import browser as browser_support
 from tests.auxil.browser import artifacts_dir, launch, require_browser, serving
 from tests.auxil.kb import BUNDLED, INTENTS, ROOT
 
+# One browser and one server for the module: its tests go to one worker (pytest-xdist, --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("webpage-browser")
+
 PHONE = {"width": 390, "height": 844}  # a common phone's CSS viewport
 LABEL = "您的问题"
 
