@@ -25,8 +25,10 @@ PHONE = {"width": 390, "height": 844}  # a common phone's CSS viewport
 LABEL = "您的问题"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped, not session-scoped: Playwright's sync API runs its event loop in this thread while the
+    browser is open, which would stop every later asyncio test of the same worker from starting its own."""
     require_browser()
     from playwright.sync_api import sync_playwright
 
