@@ -59,8 +59,10 @@ def run_check(directory: Path | None = None, *, self_check: bool = True,
         problems = problems + lint(kb, today)  # the warnings of every entry that did load
         if self_check and not failed:
             from bot.matching.matcher import Matcher
+            from bot.matching.selfcheck import example_check
             from bot.matching.selfcheck import self_check as consistency
 
-            problems += consistency(Matcher(kb))
+            matcher = Matcher(kb)
+            problems += consistency(matcher) + example_check(matcher)
     problems.sort(key=lambda p: (p.path, p.line, p.column, p.severity))
     return CheckResult(None if failed else kb, problems, self_check_skipped=failed and self_check)

@@ -7,13 +7,14 @@ import sys
 import uuid
 from typing import TextIO
 
-from bot.dialogue.engine import Dialogue, navigation_command
+from bot.dialogue.builder import fixed
+from bot.dialogue.engine import Dialogue
+from bot.matching.normalise import to_traditional
 
-WELCOME = (
-    "城市副中心便民问答 · 输入问题后回车；回答后输入 + 或 - 评价；输入 /topics 看话题（回复序号选择），/quit 退出。\n"
-    "resident-bot console · type a question; + / - rates the last answer; /quit to leave."
-)
+# The Chinese introduction is `console_intro` of knowledge/replies.yaml, like every fixed text.
+INTRO_EN = "resident-bot console · type a question; + / - rates the last answer; /help, /topics; /quit to leave."
 QUIT = {"/quit", "/exit", "quit", "exit", "退出"}
+BOT = "机器人"  # the speaker's label, in the resident's script
 
 
 def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
@@ -23,7 +24,7 @@ def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = 
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401  # arrow keys and history in the prompt
     conversation = f"console-{uuid.uuid4().hex[:12]}"
-    print(WELCOME, file=stdout)
+    print(dialogue.live.snapshot.kb.replies["console_intro"], INTRO_EN, sep="\n", file=stdout)
     while True:
         if interactive:
             try:
@@ -42,12 +43,10 @@ def run_console(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = 
             return 0
         if text in {"+", "-"}:
             reply = dialogue.feedback(conversation, helpful=text == "+")
-        elif (command := navigation_command(text)) is not None:  # the welcome, help and lists every channel shows
-            reply = dialogue.navigate(conversation, *command, channel="console", user_hash=user_hash) or \
-                dialogue.handle(conversation, line, channel="console", user_hash=user_hash)
-        else:
+        else:  # questions, numbers picking a choice, /help, /topics, /topic NAME and unknown /commands alike
             reply = dialogue.handle(conversation, line, channel="console", user_hash=user_hash)
-        print(f"机器人：{reply.text}", file=stdout)
+        traditional = reply.script == "traditional"
+        print(f"{to_traditional(BOT) if traditional else BOT}：{reply.text}", file=stdout)
         if reply.rateable:
-            print("（+ 有帮助 / - 没帮助）", file=stdout)
+            print(fixed(dialogue.live.snapshot.kb.replies, "feedback_prompt", reply.script), file=stdout)
         stdout.flush()

@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.admin.commands import AdminCommands
+from bot.dialogue.builder import fixed
 from bot.dialogue.engine import NAVIGATION, Dialogue
 from bot.dialogue.records import hash_user_id
 from bot.dialogue.reply import Option, Reply, ReplyPart
+from bot.matching.normalise import detect_script
 from bot.observability import RATE_LIMITED
 from bot.ratelimit import RateLimiter
 
@@ -153,9 +155,21 @@ class ChannelKit:
         """One of the fixed texts of knowledge/replies.yaml (e.g. unknown_command), as now loaded."""
         return self.dialogue.live.snapshot.kb.replies[key]
 
-    def notice(self, key: str) -> Reply:
-        """A fixed text as a reply that is not recorded (rate limited, stale button); `intent_id` names it."""
-        return Reply("notice", (ReplyPart("text", self.text(key)),), intent_id=key)
+    async def text_for(self, key: str, resident: Resident) -> str:
+        """A fixed text in the script the resident's conversation was last answered in (a stale button's
+        toast, the unknown-command line): these have no text of the resident's to tell the script by."""
+        return (await self.notice(key, resident)).text
+
+    async def notice(self, key: str, resident: Resident, said: str | None = None) -> Reply:
+        """A fixed text as a reply that is not recorded (rate limited, stale button), in the resident's
+        script: that of what they just typed (`said`) without reading storage, which a resident over the rate
+        limit must not make the bot do; else that of their conversation's last reply. `intent_id` names it."""
+        if said is not None:
+            script = detect_script(said[:MAX_KEY])
+        else:
+            script = await asyncio.to_thread(self.dialogue.script_of, resident.conversation_id)
+        text = fixed(self.dialogue.live.snapshot.kb.replies, key, script)
+        return Reply("notice", (ReplyPart("text", text),), script=script, intent_id=key)
 
     # -- all of it ------------------------------------------------------------------------------
 
@@ -171,13 +185,14 @@ class ChannelKit:
         # that answers later for an earlier message must not let the follow-up behind it go first.
         async with self.turn(who.conversation_id):
             if not await self.allow(*mine, *incoming.limit_keys):
-                reply: Reply | None = self.notice("rate_limited")
+                said = incoming.action.arg if incoming.action.kind == "say" else ""
+                reply: Reply | None = await self.notice("rate_limited", who, said)
             elif not await self.first_time(who.channel, incoming.key):
                 return None
             else:
                 reply = await asyncio.to_thread(self._dialogue_call(who, incoming.action))
                 if reply is None:
-                    reply = self.notice("stale_button")
+                    reply = await self.notice("stale_button", who)
             if deliver is not None:
                 await deliver(reply)
         return reply

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
+from collections.abc import Mapping
 from dataclasses import replace
 
 from bot.dialogue.freshness import chinese_date, staleness
 from bot.dialogue.reply import Option, Reply, ReplyPart
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.decision import Decision
-from bot.matching.normalise import to_traditional
-
-# Questions the welcome offers to try; missing ids are skipped (then the first entries stand in).
-WELCOME_EXAMPLES = ("luhe-late-care-end-time", "changtong-road-opening", "regional-langfang", "xiji-homestay-shuttle")
+from bot.matching.normalise import to_simplified, to_traditional
 
 
 class ReplyBuilder:
@@ -105,20 +103,42 @@ class ReplyBuilder:
 
     # -- navigation: what a channel's start, help and topics commands show ---------------------------
 
-    def welcome(self) -> Reply:
-        """The greeting, with a few questions to try (buttons where the channel has them)."""
-        examples = [self.kb.by_id[e] for e in WELCOME_EXAMPLES if e in self.kb.by_id] or list(self.kb.entries[:4])
+    def welcome(self, examples: list[tuple[str, str]] | None = None) -> Reply:
+        """The greeting, with a few questions to try (buttons where the channel has them): `examples` as
+        (question, entry id), the welcome examples of replies.yaml that are answered; without any, the
+        first entries' questions stand in."""
+        options = [Option(q, entry_id) for q, entry_id in examples or ()] or \
+            [Option(e.canonical_question, e.id) for e in self.kb.entries[:4]]
         return Reply("smalltalk", (ReplyPart("text", self._intent_reply("greeting")),), intent_id="welcome",
-                     suggestions=tuple(Option(e.canonical_question, e.id) for e in examples),
-                     suggestions_title=self.t["examples_title"])
+                     suggestions=tuple(options), suggestions_title=self.t["examples_title"])
 
     def help(self) -> Reply:
         return Reply("smalltalk", (ReplyPart("text", self._intent_reply("help")),), intent_id="help")
 
-    def topics(self) -> Reply:
-        """Every topic as a numbered choice: a button, or its number in a text-only channel."""
+    def topics(self, unknown: str | None = None) -> Reply:
+        """Every topic as a numbered choice: a button, or its number in a text-only channel. `unknown`: the
+        name a resident typed that is no topic, said before the list."""
         choices = tuple(Option(f"{t}（{len(self.kb.entries_in(t))}）", None, topic=t) for t in self.kb.topics)
-        return Reply("smalltalk", (ReplyPart("text", self.t["topics_prompt"]),), intent_id="topics", choices=choices)
+        prompt = self.t["topics_prompt"] if unknown is None else fill(self.t["topic_unknown"], topic=unknown)
+        return Reply("smalltalk", (ReplyPart("text", prompt),), intent_id="topics", choices=choices)
+
+    def topic_named(self, typed: str) -> str | None:
+        """The topic a resident means by `/topic NAME`: the name itself, in either script, its number in the
+        topics list, or the one topic whose name holds what was typed (课后 → 课后服务)."""
+        topics = self.kb.topics
+        name = to_simplified(typed.strip()).lower()
+        if not name:
+            return None
+        if name.isdigit():
+            return topics[int(name) - 1] if 1 <= int(name) <= len(topics) else None
+        exact = [t for t in topics if t.lower() == name]
+        within = [t for t in topics if name in t.lower()]
+        return exact[0] if exact else within[0] if len(within) == 1 else None
+
+    def unknown_command(self) -> Reply:
+        """A typed /command that does not exist (/foo, a non-administrator's /reload): one line, not a
+        question that the knowledge base cannot answer."""
+        return Reply("smalltalk", (ReplyPart("text", self.t["unknown_command"]),), intent_id="unknown_command")
 
     def topic(self, name: str) -> Reply | None:
         """A topic's questions as numbered choices; None for a topic that does not exist (a stale button)."""
@@ -167,6 +187,12 @@ def fill(template: str, **values: str) -> str:
     nested = {name: value.replace("“", "‘").replace("”", "’") if f"“{{{name}}}”" in template else value
               for name, value in values.items()}
     return template.format(**nested)
+
+
+def fixed(texts: Mapping[str, str], key: str, script: str = "simplified") -> str:
+    """A fixed text of knowledge/replies.yaml (a button label, a hint, a notice) in the resident's script."""
+    text = texts[key]
+    return to_traditional(text) if script == "traditional" else text
 
 
 def in_script(reply: Reply, script: str) -> Reply:

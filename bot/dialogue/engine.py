@@ -19,10 +19,14 @@ from bot.dialogue.reply import Reply
 from bot.live import LiveKnowledge, Snapshot
 from bot.matching.decision import Decision
 from bot.matching.normalise import Normalised, valid_text
+from bot.matching.selfcheck import welcome_examples
 
 log = logging.getLogger(__name__)
 
 _CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.。、]?\s*$")
+# A typed command: a slash and a Latin word (Telegram's /cmd@botname too), then its argument if any.
+# "/ 请问", "/123" or a path like "/usr/x" are still questions.
+_COMMAND = re.compile(r"^\s*/([A-Za-z][A-Za-z0-9_]{0,31})(?:@[A-Za-z0-9_]+)?(?![A-Za-z0-9_/.@])\s*(.*)$", re.S)
 # A topic offered in the topics list, kept among the context's choices beside entry ids (which never hold ":").
 _TOPIC = "topic:"
 NAVIGATION = ("welcome", "help", "topics", "topic")
@@ -31,11 +35,11 @@ NAVIGATION = ("welcome", "help", "topics", "topic")
 def navigation_command(text: str | None) -> tuple[str, str] | None:
     """(kind, arg) for a typed navigation command as recorded ("/topics", "/topic 课后服务"; "/start" is the
     welcome), else None. For text channels and replays; chat platforms have their own command syntax."""
-    if not text or not text.startswith("/"):
+    m = _COMMAND.match(text or "")
+    if m is None:
         return None
-    kind, _, arg = text[1:].strip().partition(" ")
-    kind = {"start": "welcome"}.get(kind.lower(), kind.lower())
-    return (kind, arg.strip()) if kind in NAVIGATION else None
+    kind = {"start": "welcome"}.get(m.group(1).lower(), m.group(1).lower())
+    return (kind, m.group(2).strip()) if kind in NAVIGATION else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +82,11 @@ class Dialogue:
         """Answer one message. `user_hash` is the resident as the channel kit hashed them (never a raw id)."""
         started = time.perf_counter()
         message = valid_text(message)
-        command = navigation_command(message)
-        if command is not None:  # typed /start, /help, /topics, /topic NAME: the same lists on every channel
-            shown = self.navigate(conversation_id, *command, channel=channel, user_hash=user_hash)
-            if shown is not None:
-                return shown
         snapshot = self.live.snapshot  # one snapshot for the whole turn, even if a reload swaps it
-        ctx = self._context(conversation_id)
         turn = Turn(conversation_id, message, channel, user_hash, started)
+        if _COMMAND.match(message):  # typed /start, /help, /topics, /topic NAME, or a command that does not exist
+            return self._typed_command(turn, snapshot)
+        ctx = self._context(conversation_id)
         topic = self._picked_topic(ctx, message)
         if topic is not None:
             return self._navigate(turn, snapshot, ctx, ReplyBuilder(snapshot.kb, self.today()).topic(topic),
@@ -126,13 +127,38 @@ class Dialogue:
         started = time.perf_counter()
         snapshot = self.live.snapshot
         builder = ReplyBuilder(snapshot.kb, self.today())
-        reply = {"welcome": builder.welcome, "help": builder.help, "topics": builder.topics,
-                 "topic": lambda: builder.topic(arg)}[kind]()
+        reply = {"welcome": lambda: builder.welcome(welcome_examples(snapshot.matcher)), "help": builder.help,
+                 "topics": builder.topics, "topic": lambda: builder.topic(arg)}[kind]()
         if reply is None:
             return None
         said = f"/{kind}" + (f" {arg}" if arg else "")
         turn = Turn(conversation_id, said, channel, user_hash, started)
         return self._navigate(turn, snapshot, self._context(conversation_id), reply)
+
+    def _typed_command(self, turn: Turn, snapshot: Snapshot) -> Reply:
+        """The same lists on every channel for /start, /help, /topics and /topic NAME (a name that is no
+        topic gets the topics list, saying so); any other /command is not a question: one line saying
+        there is no such command and how to see the usage."""
+        builder = ReplyBuilder(snapshot.kb, self.today())
+        command = navigation_command(turn.message)
+        if command is None:
+            return self._navigate(turn, snapshot, self._context(turn.conversation_id), builder.unknown_command(),
+                                  reason="unknown-command")
+        kind, arg = command
+        if kind == "topic":
+            name = builder.topic_named(arg)
+            if name is None:
+                reply = builder.topics(unknown=arg) if arg else builder.topics()
+                return self._navigate(turn, snapshot, self._context(turn.conversation_id), reply)
+            arg = name
+        shown = self.navigate(turn.conversation_id, kind, arg, channel=turn.channel, user_hash=turn.user_hash)
+        assert shown is not None  # only an unknown topic has no list, and that was handled above
+        return shown
+
+    def script_of(self, conversation_id: str) -> str:
+        """The script the conversation was last answered in, for a fixed notice (a stale button, an unknown
+        command) that has no text of the resident's to tell it by."""
+        return self._context(conversation_id).script
 
     def feedback(self, conversation_id: str, helpful: bool, interaction_id: str | None = None,
                  entry_id: str | None = None, comment: str | None = None) -> Reply | None:

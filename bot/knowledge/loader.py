@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.knowledge.fields import SLUG, Collector, Spec, did_you_mean
 from bot.knowledge.problems import KnowledgeError, Problem
-from bot.knowledge.schema import Aspect, Entry, Intent, KnowledgeBase, Language, Scope, Source
+from bot.knowledge.schema import Aspect, Entry, Intent, KnowledgeBase, Language, Scope, Source, WelcomeExample
 from bot.knowledge.yaml_source import Located, YamlProblem, read_yaml_file
 
 # Files in knowledge/ that are not lists of entries.
@@ -94,6 +94,8 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
     "stale_button": set(),
     "rate_limited": set(),
     "unknown_command": set(),
+    "topic_unknown": {"topic"},
+    "console_intro": set(),
     "helpful_button": set(),
     "not_helpful_button": set(),
     "text_only": set(),
@@ -123,6 +125,10 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
     "page_noscript": set(),
     "page_footer": set(),
 }
+
+# replies.yaml's list of questions the welcome offers to try (shown as buttons where the channel has them).
+WELCOME_EXAMPLES = "welcome_examples"
+MAX_EXAMPLES = 8
 
 
 def default_knowledge_dir() -> Path:
@@ -168,6 +174,7 @@ class _Loader:
         self.problems: list[Problem] = []
         # Ids of entries dropped for an error of their own: naming them elsewhere is not a second error.
         self.dropped: set[str] = set()
+        self.examples: tuple[WelcomeExample, ...] = ()
 
     def rel(self, path: Path) -> str:
         try:
@@ -219,6 +226,7 @@ class _Loader:
             sources_text=self.sources_text(),
             scope=scope,
             git_commit=git_commit(self.kdir),
+            welcome_examples=self.examples,
         )
 
     def entry_file(self, path: Path) -> list[Entry]:
@@ -362,9 +370,12 @@ class _Loader:
             col.error((1, 1), "replies.yaml is missing or empty; it holds the texts the bot replies with")
         else:
             for key, value in node.value.items():
+                if key == WELCOME_EXAMPLES:
+                    self.examples = self.welcome_examples(col, value)
+                    continue
                 if key not in REPLY_PLACEHOLDERS:
                     col.error((value.key_line, value.key_column), f"unknown reply `{key}`"
-                              + did_you_mean(key, list(REPLY_PLACEHOLDERS)))
+                              + did_you_mean(key, [*REPLY_PLACEHOLDERS, WELCOME_EXAMPLES]))
                     continue
                 text = col.text(value, 600, f"`{key}`")
                 if text is None:
@@ -380,6 +391,20 @@ class _Loader:
                 col.error(node, f"replies.yaml is missing `{key}`")
         self.problems.extend(col.problems)
         return out
+
+    def welcome_examples(self, col: Collector, node: Located) -> tuple[WelcomeExample, ...]:
+        """The questions the welcome offers: a list of 1 to MAX_EXAMPLES questions as a resident would ask
+        them. Whether each one is answered is the matcher's to say (`kb check` warns when it is not)."""
+        if not isinstance(node.value, list) or not 1 <= len(node.value) <= MAX_EXAMPLES:
+            col.error(node, f"`{WELCOME_EXAMPLES}` must be a list of 1 to {MAX_EXAMPLES} questions, "
+                            "one per line starting with `- `")
+            return ()
+        out = []
+        for item in node.value:
+            text = col.text(item, ENTRY_SPEC["questions"][2], f"an item of `{WELCOME_EXAMPLES}`")
+            if text is not None:
+                out.append(WelcomeExample(text, col.path, item.line))
+        return tuple(out)
 
     def intents(self) -> tuple[Intent, ...]:
         out: list[Intent] = []

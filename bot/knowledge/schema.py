@@ -116,6 +116,15 @@ class Scope:
     kinds: tuple[str, ...] = ()  # kind words of places and organisations (公园, 中学, 村, 镇)
 
 
+@dataclass(frozen=True, slots=True)
+class WelcomeExample:
+    """A question the welcome offers to try (replies.yaml `welcome_examples`), where it was written."""
+
+    question: str
+    path: str
+    line: int
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """One immutable snapshot of the knowledge base; `version` is a hash of the files it came from."""
@@ -131,6 +140,7 @@ class KnowledgeBase:
     sources_text: str = ""
     scope: Scope = Scope()
     git_commit: str | None = None  # the commit of the directory's repository, "+changes" when edited since
+    welcome_examples: tuple[WelcomeExample, ...] = ()
     by_id: Mapping[str, Entry] = field(init=False)
     by_topic: Mapping[str, tuple[Entry, ...]] = field(init=False)  # in first-appearance order
 

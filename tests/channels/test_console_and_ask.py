@@ -31,6 +31,36 @@ def test_console_conversation_with_choice_and_feedback():
     assert [f.helpful for f in rec.feedback] == [True]
 
 
+def test_console_commands_are_not_questions_and_topics_open_by_name_or_number():
+    rec = ListRecorder()
+    out = io.StringIO()
+    dialogue = make_dialogue(recorder=rec)
+    park = dialogue.live.snapshot.kb.topics.index("城市绿心森林公园") + 1
+    stdin = io.StringIO(f"+\n/help\n/foo\n/topic 课后\n/topic 教育\n{park}\n1\n/topic\n/quit\n")
+    assert run_console(dialogue, stdin=stdin, stdout=out) == 0
+    said = out.getvalue().split("\n您：")[1:]
+    assert said[0] == "+\n机器人：还没有可以评价的回答。请先输入您的问题，看到回答后再回复 + 或 -。\n"
+    assert "直接用一句话提问" in said[1] and "12345" not in said[1]  # /help: what to ask, not "I don't know"
+    assert said[2] == "/foo\n机器人：没有这个命令。发送 /help 查看用法，或直接输入您的问题。\n"
+    assert said[3].startswith("/topic 课后\n机器人：“课后服务”里的问题：\n1. ")  # part of a name is enough
+    assert said[4].startswith("/topic 教育\n机器人：没有叫“教育”的话题。请选择一个话题：\n1. 运河商务区（")
+    assert said[5].startswith(f"{park}\n机器人：“城市绿心森林公园”里的问题：\n1. ")  # picked from that list
+    assert "2020年9月开园" in said[6] and "这个回答有帮助吗？回复 + 表示有帮助" in said[6]
+    assert said[7].startswith("/topic\n机器人：请选择一个话题：")
+    assert [(r.status, r.intent_id) for r in rec.interactions if r.text == "/foo"] == [("smalltalk", "unknown_command")]
+    assert rec.feedback == []  # the + before any answer rated nothing
+
+
+def test_console_keeps_a_traditional_residents_script_in_every_fixed_text():
+    out = io.StringIO()
+    stdin = io.StringIO("潞河附校晚托到幾點\n/foo\n")
+    assert run_console(make_dialogue(), stdin=stdin, stdout=out) == 0
+    text = out.getvalue()
+    assert "機器人：最晚到19:20" in text and "延時託管" in text
+    assert "這個回答有幫助嗎？回覆 + 表示有幫助，- 表示沒幫助。" in text and "有帮助" not in text
+    assert "機器人：沒有這個命令。" in text
+
+
 def test_ask_json_lines_for_tools():
     out = io.StringIO()
     run_ask(make_dialogue(), None, as_json=True, stdin=io.StringIO("厂通路什么时候通车\n公积金怎么提取\n\n"),

@@ -105,6 +105,15 @@ def test_feedback_is_recorded_for_the_last_answer():
     assert (fb.interaction_id, fb.entry_id, fb.helpful) == (answer.interaction_id, "public-rental-households", False)
 
 
+def test_welcome_offers_the_examples_of_replies_yaml_bound_to_the_entries_answering_them():
+    d = make_dialogue()
+    welcome = d.navigate("w", "welcome")
+    examples = [e.question for e in d.live.snapshot.kb.welcome_examples]
+    assert examples and [s.label for s in welcome.suggestions] == examples  # as written in replies.yaml
+    assert [s.entry_id for s in welcome.suggestions] == [
+        "luhe-late-care-end-time", "changtong-road-opening", "regional-langfang", "xiji-homestay-shuttle"]
+
+
 def test_navigation_replies_are_recorded_converted_and_numbered():
     rec = ListRecorder()
     d = make_dialogue(recorder=rec)

@@ -170,6 +170,26 @@ async def test_start_topics_and_commands(stub, tmp_path):
         assert "西集民宿" in (await wait(stub, "sendMessage", 4))[3]["text"]
 
 
+async def test_a_traditional_resident_gets_every_fixed_text_in_traditional(stub, tmp_path):
+    app = make_app(stub, tmp_path)
+    async with Polling(app):
+        stub.push(message_update("潞河附校晚托到幾點"))
+        [answer] = await wait(stub, "sendMessage")
+        labels = [b["text"] for b in buttons(answer) if b["callback_data"].startswith("f")]
+        assert labels == ["👍 有幫助", "👎 沒幫助"]
+        stub.push(message_update("/topic 課後"))  # a topic by (part of) its name, as typed
+        listing = (await wait(stub, "sendMessage", 2))[1]
+        assert listing["text"].startswith("“課後服務”裏的問題：")
+        assert "q:luhe-late-care-end-time" in [b["callback_data"] for b in buttons(listing)]
+        stub.push(message_update("/foo"))
+        unknown = (await wait(stub, "sendMessage", 3))[2]["text"]
+        assert unknown == "沒有這個命令。發送 /help 查看用法，或直接輸入您的問題。"
+        stub.push(callback_update("q:not-an-entry"))  # a stale button
+        assert (await wait(stub, "sendMessage", 4))[3]["text"] == "這個按鈕已失效，請直接輸入您的問題。"
+    rows = list(app.repository.interactions(_epoch()))
+    assert [(r.text, r.intent_id) for r in rows][1:] == [("/topic 课后服务", "topic"), ("/foo", "unknown_command")]
+
+
 async def test_admin_commands_only_for_admins(stub, tmp_path, kb_copy):
     app = make_app(stub, tmp_path, kb_copy)
     async with Polling(app):

@@ -4,6 +4,8 @@ passed forecasts acknowledged, two questions joined by an over-indented line cau
 from __future__ import annotations
 
 from bot.cli import main
+from bot.live import LiveKnowledge
+from tests.auxil.dialogue import make_dialogue
 from tests.auxil.kb import entry, make_kb
 
 
@@ -67,3 +69,37 @@ def test_passed_forecast_warns_until_acknowledged(tmp_path, capsys):
 def test_strict_passes_on_the_bundled_knowledge_base(capsys):
     assert main(["kb", "check", "--strict"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].endswith("; 0 error(s), 0 warning(s)")
+
+
+def test_a_welcome_example_no_entry_answers_is_a_located_warning_and_left_out(tmp_path, capsys):
+    kdir = make_kb(tmp_path, {"a.yaml": entry("late-care-end", "潞河附校晚托到几点", "最晚到19:20。")})
+    replies = kdir / "replies.yaml"
+    text = replies.read_text(encoding="utf-8")
+    start = text.index("welcome_examples:\n")
+    end = text.index("\n#", start)
+    replies.write_text(text[:start] + "welcome_examples:\n  - 潞河附校晚托到几点\n  - 月球上的社保怎么交" + text[end:],
+                       encoding="utf-8")
+    line = text[:start].count("\n") + 3
+    assert main(["kb", "check", str(kdir)]) == 0  # a warning: the bot still loads it
+    out = capsys.readouterr().out
+    assert f"replies.yaml:{line}:5: warning: welcome example “月球上的社保怎么交” gets no answer" in out, out
+    assert "“潞河附校晚托到几点” gets" not in out
+    assert main(["kb", "check", str(kdir), "--strict"]) == 1
+    capsys.readouterr()
+
+    dialogue = make_dialogue(live=LiveKnowledge(kdir, kdir.parent / "intents"))
+    welcome = dialogue.navigate("c", "welcome")
+    assert [(s.label, s.entry_id) for s in welcome.suggestions] == [("潞河附校晚托到几点", "late-care-end")]
+
+
+def test_welcome_examples_must_be_a_short_list_of_questions(tmp_path, capsys):
+    kdir = make_kb(tmp_path, {"a.yaml": entry("late-care-end")})
+    replies = kdir / "replies.yaml"
+    text = replies.read_text(encoding="utf-8")
+    start = text.index("welcome_examples:\n")
+    end = text.index("\n#", start)
+    replies.write_text(text[:start] + "welcome_examples: 潞河附校晚托到几点" + text[end:], encoding="utf-8")
+    assert main(["kb", "check", str(kdir)]) == 1
+    line = text[:start].count("\n") + 1
+    assert (f"replies.yaml:{line}:19: error: `welcome_examples` must be a list of 1 to 8 questions"
+            in capsys.readouterr().out)

@@ -77,7 +77,7 @@ class TelegramChannel:
         query = update.callback_query
         action = decode(query.data)
         if action is None:
-            await query.answer(self.kit.text("stale_button"))
+            await query.answer(await self.kit.text_for("stale_button", self.resident(update)))
             return
         reply = await self.kit.receive(self.incoming(update, action))
         if reply is None:  # a redelivered press
@@ -97,13 +97,16 @@ class TelegramChannel:
                                lambda r: self.send(message, r))
 
     async def on_admin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Administrators' commands for `ADMIN_IDS`; anyone else learns nothing (the unknown-command reply)."""
-        command = (update.effective_message.text or "").split()[0].lstrip("/").split("@")[0].lower()
-        if not await self.kit.first_time(CHANNEL, str(update.update_id)):
-            return
+        """Administrators' commands for `ADMIN_IDS`; any other command (/topic NAME, /foo, a resident's
+        /reload) is the dialogue's, which lists a topic or says in one line that there is no such command."""
+        text = update.effective_message.text or ""
+        command = text.split()[0].lstrip("/").split("@")[0].lower() if text.split() else ""
         user = update.effective_user
         if user is None or user.id not in self.admins or command not in ADMIN_COMMANDS:
-            await update.effective_message.reply_text(self.kit.text("unknown_command"))
+            message = update.effective_message
+            await self.kit.receive(self.incoming(update, Action("say", text)), lambda r: self.send(message, r))
+            return
+        if not await self.kit.first_time(CHANNEL, str(update.update_id)):
             return
         # Plain text (no parse mode): file names and residents' questions need no escaping, and the
         # length the kit keeps within is the length Telegram counts.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.channels.kit import Action, option_action
 from bot.channels.telegram.buttons import encode
+from bot.dialogue.builder import fixed
 from bot.dialogue.reply import Reply
 
 MAX_MESSAGE = 4096
@@ -19,8 +21,8 @@ class Rendered:
     keyboard: list[list[tuple[str, str]]]  # rows of (label, payload); attached to the last chunk
 
 
-def render(reply: Reply, texts: dict[str, str] | None = None) -> Rendered:
-    texts = texts or {}
+def render(reply: Reply, texts: Mapping[str, str]) -> Rendered:
+    """`texts`: the fixed texts of knowledge/replies.yaml (the rating buttons' labels)."""
     esc = html.escape
     paragraphs: list[str] = []
     for part in reply.parts:
@@ -41,8 +43,9 @@ def render(reply: Reply, texts: dict[str, str] | None = None) -> Rendered:
         if s.entry_id:
             keyboard.append([(label(s.label), encode(Action("ask", s.entry_id)))])
     if reply.rateable and reply.interaction_id:
-        keyboard.append([(texts.get("helpful_button", "👍"), encode(Action("helpful", reply.interaction_id))),
-                         (texts.get("not_helpful_button", "👎"), encode(Action("not_helpful", reply.interaction_id)))])
+        rated = reply.interaction_id
+        keyboard.append([(fixed(texts, "helpful_button", reply.script), encode(Action("helpful", rated))),
+                         (fixed(texts, "not_helpful_button", reply.script), encode(Action("not_helpful", rated)))])
     return Rendered(split_paragraphs(paragraphs), keyboard)
 
 

@@ -118,7 +118,7 @@ class WeChatChannel:
         if action is None:
             return None
         if isinstance(action, Notice):  # not recorded: there is no question to record
-            return [self.kit.text(action.key)]
+            return [await self.kit.text_for(action.key, self.kit.resident(CHANNEL, inbound.openid))]
         key = self._key(inbound)
         if isinstance(action, Admin):
             async def compute() -> list[str] | None:

@@ -9,7 +9,6 @@ from wechatpy import parse_message
 
 from bot.channels.kit import Action
 from bot.channels.wechat.signing import Refused, parse_xml
-from bot.dialogue.engine import navigation_command
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenIDs and an account's original id (gh_...)
 FEEDBACK = {"+": "helpful", "＋": "helpful", "-": "not_helpful", "－": "not_helpful"}
@@ -59,7 +58,7 @@ def read_inbound(xml: bytes | str) -> Inbound:
 
 def action_of(inbound: Inbound, admins: frozenset[str]) -> Action | Admin | Notice | None:
     """The kit Action for a message; an administrator's command; a fixed notice (an image, a location or a
-    voice without speech recognition: please type your question; an unknown /command); None for events that
+    voice without speech recognition: please type your question); None for events that
     need no answer (unfollowing, a menu link opened, a location report, a template message receipt)."""
     if inbound.msg_type == "event":
         if inbound.event in WELCOME_EVENTS:
@@ -72,12 +71,10 @@ def action_of(inbound: Inbound, admins: frozenset[str]) -> Action | Admin | Noti
         return Notice("text_only")
     if text in FEEDBACK:
         return Action(FEEDBACK[text])
-    navigation = navigation_command(text)
-    if navigation is not None:
-        return Action(*navigation)
-    if text.startswith("/"):
+    if text.startswith("/") and inbound.openid in admins:
         command = text[1:].split()[0].lower() if text[1:].split() else ""
-        if command in ADMIN_COMMANDS and inbound.openid in admins:
+        if command in ADMIN_COMMANDS:
             return Admin(command)
-        return Notice("unknown_command")
+    # Everything else typed, /help, /topics, /topic NAME and unknown /commands too, is the dialogue's: the
+    # same lists and the same "no such command" line on every channel, recorded like any reply.
     return Action("say", text)

@@ -10,17 +10,29 @@ from bot.channels.kit import Action
 from bot.channels.telegram.buttons import MAX_BYTES, decode, encode
 from bot.channels.telegram.rendering import render, split_paragraphs
 from bot.dialogue.reply import Option, Reply, ReplyPart
+from bot.knowledge.loader import load_knowledge
 from tests.auxil.kb import ROOT
+
+TEXTS = load_knowledge().replies  # the bundled fixed texts, as a resident sees them
 
 
 def test_every_piece_of_text_is_escaped():
     reply = Reply("answer", (ReplyPart("answer", "a < b & c *d*"), ReplyPart("source", "来源：<x>")),
                   suggestions=(Option("问 <b>", "luhe-clubs"),), suggestions_title="您可能还想问：",
                   rateable=True, interaction_id="0" * 32)
-    r = render(reply)
+    r = render(reply, TEXTS)
     assert r.chunks == ["a &lt; b &amp; c *d*\n\n<i>来源：&lt;x&gt;</i>\n\n您可能还想问："]
     assert r.keyboard[0] == [("问 <b>", "q:luhe-clubs")]  # button labels are plain text, never parsed
     assert [d for _, d in r.keyboard[1]] == ["f+:" + "0" * 32, "f-:" + "0" * 32]
+
+
+def test_rating_buttons_are_in_the_residents_script():
+    answer = Reply("answer", (ReplyPart("answer", "最晚到19:20。"),), rateable=True, interaction_id="0" * 32)
+    simplified = render(answer, TEXTS).keyboard[-1]
+    traditional = render(Reply("answer", (ReplyPart("answer", "最晚到19:20。"),), script="traditional",
+                               rateable=True, interaction_id="0" * 32), TEXTS).keyboard[-1]
+    assert [label for label, _ in simplified] == ["👍 有帮助", "👎 没帮助"]
+    assert [label for label, _ in traditional] == ["👍 有幫助", "👎 沒幫助"]
 
 
 def test_long_replies_split_between_paragraphs():
