@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--host", help="listen address (default: HOST or 127.0.0.1)")
     sv.add_argument("--port", type=int, help="listen port (default: PORT or 8080)")
     sv.add_argument("--no-telegram", action="store_true",
-                    help="serve without Telegram (HTTP API, WeChat): no bot token needed")
+                    help="do not mount Telegram even though TELEGRAM_BOT_TOKEN is set (it is mounted only when set)")
     sv.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("ask", help="ask one question, or one per stdin line with --json")
@@ -123,8 +123,10 @@ async def reach_telegram(settings: Settings) -> str | None:
     """One getMe with the token, before anything else starts: None when Telegram answers, else the one
     line to print (the token refused, or the Bot API out of reach)."""
     from telegram import Bot
-    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.error import TelegramError
     from telegram.request import HTTPXRequest
+
+    from bot.channels.telegram.application import start_problem
 
     timeout = settings.telegram_timeout
     request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
@@ -133,13 +135,8 @@ async def reach_telegram(settings: Settings) -> str | None:
     try:
         async with bot:  # initialize() asks getMe
             return None
-    except InvalidToken:
-        return "Telegram refused TELEGRAM_BOT_TOKEN (unknown or revoked token): copy the current token from @BotFather"
-    except NetworkError as exc:
-        return (f"could not reach the Telegram Bot API at {settings.telegram_api_base_url} ({type(exc).__name__}): "
-                "check the network, a firewall or proxy, or TELEGRAM_API_BASE_URL")
     except TelegramError as exc:
-        return f"the Telegram Bot API answered getMe with an error ({type(exc).__name__}): try again later"
+        return start_problem(exc, settings)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -152,8 +149,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _service_logging()
     settings = load_settings()
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
-    skip = frozenset({"telegram"}) if args.no_telegram else frozenset()
-    if not args.no_telegram:
+    # Telegram is mounted when its token is set (and --no-telegram does not turn it off), like every channel.
+    telegram = bool(settings.telegram_bot_token.get_secret_value()) and not args.no_telegram
+    skip = frozenset() if telegram else frozenset({"telegram"})
+    if telegram:
         check_telegram_token(settings)
     require_salt(settings)
     check_channels(settings, skip=skip)  # every channel's settings, before anything is loaded
@@ -161,7 +160,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     reloader = Reloader(app.live)
     reloader.watch()
     reloader.on_sighup()
-    web = create_web_app(app, telegram=not args.no_telegram)
+    web = create_web_app(app, telegram=telegram)
     config = uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning", log_config=None)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     banner = (f"serving on http://{host}:{settings.port} · knowledge base {app.live.snapshot.kb.version_label} · "

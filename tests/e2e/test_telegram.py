@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import shutil
+import time
 
 import pytest
 from starlette.testclient import TestClient
@@ -279,6 +280,34 @@ def test_webhook_mode(stub, tmp_path):
         health = client.get("/healthz").json()
         assert health["knowledge_version"] == app.live.snapshot.version and health["database"] is True
         assert web.state.channels["telegram"].forbidden == 2
+
+
+def test_serve_starts_while_the_bot_api_is_out_of_reach_and_mounts_telegram_once_it_answers(
+        stub, tmp_path, caplog, monkeypatch):
+    from bot.channels.telegram import webhook
+
+    monkeypatch.setattr(webhook, "RETRY_SECONDS", 0.2)
+    caplog.set_level(logging.INFO)
+    stub.fail_next("getMe", 0, times=3)  # the connection drops: the Bot API is out of reach
+    app = make_app(stub, tmp_path, webhook_url="https://bot.example/telegram/webhook", webhook_secret="s3cret")
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    update = {"update_id": 1, **message_update("厂通路哪年通车")}
+    with TestClient(create_web_app(app, limiter=InProcessRateLimiter(100))) as client:
+        # The other channels serve at once; Telegram's webhook says it is not ready.
+        api = client.post("/api/v1/messages", json={"user": "u1", "text": "厂通路哪年通车"})
+        assert api.status_code == 200 and api.json()["faq_id"] == "changtong-road-opening"
+        assert client.post("/telegram/webhook", json=update, headers=secret).status_code == 503
+        stub.wait_for("setWebhook")  # tried again in the background until the Bot API answered
+        deadline = time.monotonic() + 10
+        while (code := client.post("/telegram/webhook", json=update, headers=secret).status_code) != 200:
+            assert code == 503 and time.monotonic() < deadline
+            time.sleep(0.05)
+        assert stub.wait_for("sendMessage")[0]["text"].startswith("预计2024年")
+    problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(problems) == 1 and problems[0].startswith(
+        f"telegram not started yet: could not reach the Telegram Bot API at {stub.base_url}"), problems
+    assert not any(r.exc_info for r in caplog.records) and TOKEN not in caplog.text
+    assert any(r.getMessage() == "telegram started: the Bot API answers now" for r in caplog.records)
 
 
 def test_webhook_refuses_malformed_updates_with_400_and_one_line(stub, tmp_path, caplog):

@@ -189,7 +189,8 @@ def test_welcome_on_follow_and_a_polite_ask_to_type_for_other_messages(tmp_path)
         assert "请选择一个话题" in topics
         assert "没有这个命令" in reply_of(post(client, text_xml("/nosuchcommand", 4006)))["Content"]
     rows = list(app.repository.interactions(epoch()))
-    assert [r.intent_id or r.entry_id for r in rows] == ["welcome", "luhe-late-care-end-time", "topics"]
+    assert [r.intent_id or r.entry_id for r in rows] == ["welcome", "luhe-late-care-end-time", "topics",
+                                                         "unknown_command"]  # recorded like any reply
 
 
 def test_administrators_commands_only_for_their_openids(tmp_path):

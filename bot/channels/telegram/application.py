@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommand
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -62,6 +62,17 @@ def build_application(settings: Settings, kit: ChannelKit, *, updater: bool = Tr
     application.add_handler(CallbackQueryHandler(channel.on_button))
     application.add_error_handler(channel.on_error)
     return application
+
+
+def start_problem(exc: Exception, settings: Settings) -> str:
+    """One line saying why Telegram could not be reached at start, naming the setting to check. Never the
+    exception's text: python-telegram-bot puts the token in it."""
+    if isinstance(exc, InvalidToken):
+        return "Telegram refused TELEGRAM_BOT_TOKEN (unknown or revoked token): copy the current token from @BotFather"
+    if isinstance(exc, NetworkError):  # TimedOut too
+        return (f"could not reach the Telegram Bot API at {settings.telegram_api_base_url} ({type(exc).__name__}): "
+                "check the network, a firewall or proxy, or TELEGRAM_API_BASE_URL")
+    return f"the Telegram Bot API answered with an error ({type(exc).__name__}): try again later"
 
 
 class MissingToken(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import secrets
@@ -10,11 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
 from bot.channels.kit import ChannelKit
 from bot.channels.requests import BadRequest, read_json
-from bot.channels.telegram.application import build_application
+from bot.channels.telegram.application import build_application, start_problem
 from bot.config import Settings, SettingsError
 from bot.observability import FORBIDDEN
 
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PATH = "/telegram/webhook"
 SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]{1,256}")
+RETRY_SECONDS = 30  # how often an unreachable Bot API is tried again after `serve` started without it
 
 
 class TelegramWebhook:
@@ -32,24 +36,58 @@ class TelegramWebhook:
         self.secret = settings.webhook_secret.get_secret_value()
         self.application: Application = build_application(settings, kit, updater=False)
         self.running = False
+        self._retrying: asyncio.Task[None] | None = None
         self.forbidden = 0
         self.routes: list[BaseRoute] = [Route(PATH, self.webhook, methods=["POST"])]
 
     async def start(self) -> None:
+        """Connect to the Bot API and register the webhook. When Telegram cannot be reached (or refuses the
+        token) `serve` must still start: one log line, the webhook answers 503, the other channels serve, and
+        an unreachable Bot API is tried again in the background until it answers."""
+        try:
+            await self._connect()
+        except TelegramError as exc:
+            problem = start_problem(exc, self.settings)
+            if isinstance(exc, InvalidToken):
+                log.error("telegram not mounted: %s; the other channels serve", problem)
+                return
+            log.error("telegram not started yet: %s; trying again every %d s, the other channels serve meanwhile",
+                      problem, RETRY_SECONDS)
+            self._retrying = asyncio.create_task(self._keep_trying())
+
+    async def _connect(self) -> None:
         application = self.application
-        await application.initialize()
-        if application.post_init is not None:  # run_webhook would call it; we run the application ourselves
-            await application.post_init(application)
-        await application.start()
+        if not application.running:
+            await application.initialize()  # getMe: raises when the Bot API is out of reach
+            if application.post_init is not None:  # run_webhook would call it; we run the application ourselves
+                await application.post_init(application)
+            await application.start()
         if self.settings.webhook_url:
             await application.bot.set_webhook(self.settings.webhook_url, secret_token=self.secret or None,
                                               allowed_updates=Update.ALL_TYPES)
         self.running = True
 
+    async def _keep_trying(self) -> None:
+        while not self.running:
+            await asyncio.sleep(RETRY_SECONDS)
+            try:
+                await self._connect()
+            except TelegramError as exc:
+                if isinstance(exc, InvalidToken):
+                    log.error("telegram not mounted: %s", start_problem(exc, self.settings))
+                    return
+                continue  # still out of reach: said once at start, not once per try
+            log.info("telegram started: the Bot API answers now")
+
     async def stop(self) -> None:
-        if self.running:
-            self.running = False
+        if self._retrying is not None:
+            self._retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrying
+        self.running = False
+        if self.application.running:
             await self.application.stop()  # waits for the updates in flight
+        with contextlib.suppress(Exception):  # a half-initialised application has little to shut down
             await self.application.shutdown()
 
     async def webhook(self, request: Request) -> Response:
