@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import yaml
 from rapidfuzz import fuzz
 
+from bot.dialogue.engine import is_command
 from bot.matching.matcher import Matcher
 from bot.matching.tokens import is_cjk
 from bot.storage.repository import Repository
@@ -65,6 +66,8 @@ class Suggestions:
 
 def noise_reason(text: str, normalised: str) -> str | None:
     """Why a message is not a question to add to the knowledge base, or None when it may be one."""
+    if is_command(text):  # /foo, /topic 教育: what residents typed to the bot, not questions
+        return "commands"
     if _LINK.search(text):
         return "links"
     if _LONG_NUMBER.search(text):

@@ -32,6 +32,11 @@ _TOPIC = "topic:"
 NAVIGATION = ("welcome", "help", "topics", "topic")
 
 
+def is_command(text: str | None) -> bool:
+    """Whether a message is a typed /command (a known one or not) rather than a question."""
+    return _COMMAND.match(text or "") is not None
+
+
 def navigation_command(text: str | None) -> tuple[str, str] | None:
     """(kind, arg) for a typed navigation command as recorded ("/topics", "/topic 课后服务"; "/start" is the
     welcome), else None. For text channels and replays; chat platforms have their own command syntax."""
@@ -84,7 +89,7 @@ class Dialogue:
         message = valid_text(message)
         snapshot = self.live.snapshot  # one snapshot for the whole turn, even if a reload swaps it
         turn = Turn(conversation_id, message, channel, user_hash, started)
-        if _COMMAND.match(message):  # typed /start, /help, /topics, /topic NAME, or a command that does not exist
+        if is_command(message):  # typed /start, /help, /topics, /topic NAME, or a command that does not exist
             return self._typed_command(turn, snapshot)
         ctx = self._context(conversation_id)
         topic = self._picked_topic(ctx, message)

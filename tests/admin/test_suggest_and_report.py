@@ -32,7 +32,8 @@ def week(tmp_path, monkeypatch):
     repo = fresh_repository("sqlite", tmp_path)
     for text in ("公积金怎么提取", "公积金怎么提取？", "请问公积金怎么提取呀"):
         record(repo, text)
-    for noise in ("asdfghjkl", "哈哈哈哈哈哈哈哈", "代办证件 请加QQ 123456789", "点这里领补贴 http://x.top/a", SPAM):
+    for noise in ("asdfghjkl", "哈哈哈哈哈哈哈哈", "代办证件 请加QQ 123456789", "点这里领补贴 http://x.top/a", SPAM,
+                  "/topic 教育"):  # a command, recorded unanswered by an older version
         record(repo, noise)
     record(repo, "潞河附校晚托到几点")  # unanswered by an older knowledge base; answered by today's
     record(repo, "公租房配租多少户", status="answer", entry="public-rental-households", score=0.95, conversation="d",
@@ -50,11 +51,11 @@ def test_suggest_proposes_questions_only_and_text_agrees_with_yaml(week, capsys)
     assert main(["kb", "suggest", "--since", "1d", "--yaml"]) == 0
     snippets = capsys.readouterr().out
 
-    for noise in ("asdf", "哈哈", "请加QQ", "http", "加微信"):
+    for noise in ("asdf", "哈哈", "请加QQ", "http", "加微信", "/topic"):
         assert noise not in text and noise not in snippets, noise
-    left_out = re.search(r"5 message\(s\) left out as not questions to add: (.*)", text)
+    left_out = re.search(r"6 message\(s\) left out as not questions to add: (.*)", text)
     assert left_out and sorted(left_out.group(1).split(", ")) == [
-        "1 links", "1 long numbers (phone/QQ/account)", "1 not Chinese", "1 over 60 characters",
+        "1 commands", "1 links", "1 long numbers (phone/QQ/account)", "1 not Chinese", "1 over 60 characters",
         "1 repeated characters"]
     assert text.startswith("3× “")
     # Answered today with a high score: reported as answered now, not proposed as an alternate.
@@ -76,7 +77,7 @@ def test_report_keeps_spam_to_one_short_line_and_names_titles_and_version(week, 
     assert max(len(line) for line in lines) <= 100, max(lines, key=len)
     assert any(re.fullmatch(r"\s+1\s+加微信办证，正规渠道.{30,}…", line) for line in lines)
     assert any(line.strip() == "1  luhe-late-care-end-time  延时托管最晚到几点" for line in lines), lines
-    assert any(line.startswith("  knowledge base now ") and "versions that answered: 0123456789ab (12)" in line
+    assert any(line.startswith("  knowledge base now ") and "versions that answered: 0123456789ab (13)" in line
                for line in lines), lines
 
     page = tmp_path / "report.html"
@@ -85,5 +86,5 @@ def test_report_keeps_spam_to_one_short_line_and_names_titles_and_version(week, 
     # Two entries of one subject are told apart by their whole titles in the chart's legend and the table.
     for title in ("延时托管最晚到几点", "哪些学生可以延时托管"):
         assert html.count(title) >= 2, title
-    assert "Knowledge base now: <code>" in html and "<code>0123456789ab</code> (12 messages)" in html
+    assert "Knowledge base now: <code>" in html and "<code>0123456789ab</code> (13 messages)" in html
     assert SPAM not in html and "正规渠道快速办理各类证件，" * 20 not in html

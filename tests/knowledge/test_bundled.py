@@ -97,3 +97,19 @@ def test_list_and_show(capsys):
     assert "19:20" in shown and "原文：" in shown
     assert main(["kb", "show", "luhe-late-care"]) == 1
     assert "did you mean" in capsys.readouterr().err
+
+
+def test_the_readmes_administrator_example_still_hesitates_and_names_the_right_entry():
+    """The README walks an administrator through fixing a question the bot hesitates on: that question must
+    still get a choice today (not an answer, which would make the example a no-op), between the entries
+    the README names, and the file it points to must hold the entry to edit."""
+    from tests.auxil.dialogue import make_dialogue
+
+    readme = (BUNDLED.parent / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"residents ask\s+“(.+?)”\s+and the bot hesitated\s+between\s+`([a-z0-9-]+)`\s+and\s+`([a-z0-9-]+)`"
+                  r".*?under `questions:` of\s+`([a-z0-9-]+)`\s+in\s+`(knowledge/[a-z-]+\.yaml)`", readme, re.S)
+    assert m, "the README's administrator example is missing or reworded"
+    question, first, second, target, path = m.groups()
+    reply = make_dialogue().handle("readme", question)
+    assert reply.status == "clarify" and {first, second} <= {c.entry_id for c in reply.choices}, reply.text
+    assert target in (first, second) and f"- id: {target}\n" in (BUNDLED.parent / path).read_text(encoding="utf-8")
