@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -129,6 +130,19 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
 # replies.yaml's list of questions the welcome offers to try (shown as buttons where the channel has them).
 WELCOME_EXAMPLES = "welcome_examples"
 MAX_EXAMPLES = 8
+
+
+BUNDLED_REPLIES = Path(__file__).resolve().parents[2] / "knowledge" / "replies.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_replies() -> dict[str, str]:
+    """The fixed texts shipped with this version, for keys an older replies.yaml does not have yet."""
+    if not BUNDLED_REPLIES.is_file():
+        return {}
+    loader = _Loader(BUNDLED_REPLIES.parent, BUNDLED_REPLIES.parent.parent / "intents")
+    texts = loader.replies(BUNDLED_REPLIES)
+    return texts if not any(p.severity == "error" for p in loader.problems) else {}
 
 
 def default_knowledge_dir() -> Path:
@@ -387,8 +401,14 @@ class _Loader:
                               + ", ".join("{" + b + "}" for b in sorted(bad)) + f"; allowed: {allowed}")
                     continue
                 out[key] = text
-            for key in REPLY_PLACEHOLDERS.keys() - node.value.keys():
-                col.error(node, f"replies.yaml is missing `{key}`")
+            defaults = bundled_replies() if path.resolve() != BUNDLED_REPLIES else {}
+            for key in sorted(REPLY_PLACEHOLDERS.keys() - node.value.keys()):
+                if key in defaults:  # a text added by a newer version: an older file (a mount, a git ref) still loads
+                    out[key] = defaults[key]
+                    col.warn(node, f"replies.yaml has no `{key}`; the bundled text is used (“{defaults[key]}”): "
+                                   f"add a `{key}:` line to change it")
+                else:
+                    col.error(node, f"replies.yaml is missing `{key}`")
         self.problems.extend(col.problems)
         return out
 

@@ -103,3 +103,17 @@ def test_welcome_examples_must_be_a_short_list_of_questions(tmp_path, capsys):
     line = text[:start].count("\n") + 1
     assert (f"replies.yaml:{line}:19: error: `welcome_examples` must be a list of 1 to 8 questions"
             in capsys.readouterr().out)
+
+
+def test_an_older_replies_yaml_without_a_newer_text_still_loads_with_the_bundled_one(tmp_path, capsys):
+    """A knowledge directory from before a fixed text was added (a mounted copy, `kb impact --against` an
+    older commit) loads: the text this version ships is used, and kb check says how to change it."""
+    kdir = make_kb(tmp_path, {"a.yaml": entry("late-care-end", "潞河附校晚托到几点", "最晚到19:20。")})
+    replies = kdir / "replies.yaml"
+    replies.write_text("".join(line for line in replies.read_text(encoding="utf-8").splitlines(True)
+                               if not line.startswith("topic_unknown:")), encoding="utf-8")
+    assert main(["kb", "check", str(kdir), "--no-self-check"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: replies.yaml has no `topic_unknown`; the bundled text is used (“没有叫“{topic}”的话题。" in out
+    dialogue = make_dialogue(live=LiveKnowledge(kdir, kdir.parent / "intents"))
+    assert dialogue.handle("c", "/topic 教育").text.startswith("没有叫“教育”的话题。")
