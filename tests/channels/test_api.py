@@ -116,7 +116,8 @@ async def test_limiter_goes_back_to_redis_when_it_answers_again():
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     now = [0.0]
     with FaultProxy(port) as proxy:
-        limiter = RedisRateLimiter(proxy.url(url), 3, clock=lambda: now[0])
+        # 1 s, not the default 0.25 s: on a busy test machine a healthy round trip can take longer than that.
+        limiter = RedisRateLimiter(proxy.url(url), 3, clock=lambda: now[0], timeout=1.0)
         key = f"breaker-{time.time_ns()}"
         assert await limiter.allow(key) and not limiter.degraded
         proxy.blackhole()
@@ -125,5 +126,5 @@ async def test_limiter_goes_back_to_redis_when_it_answers_again():
         now[0] += 31  # after the cool-down, the next message tries Redis again
         fresh = f"{key}-after"  # (a write that timed out may still land once the way is open again)
         assert [await limiter.allow(fresh) for _ in range(3)] == [True] * 3 and not limiter.degraded
-        other = RedisRateLimiter(url, 3)  # another replica counts in the same window again
+        other = RedisRateLimiter(url, 3, timeout=2.0)  # another replica counts in the same window again
         assert await other.allow(fresh) is False
