@@ -105,6 +105,16 @@ class Settings(BaseSettings):
                             description="auto: JSON lines when not on a terminal; json; text")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger HTTP request bodies get 413")
 
+    @field_validator("data_dir", "cache_dir", "knowledge_dir", "intents_dir", "labelled_questions",
+                     "conversations_dir", mode="before")
+    @classmethod
+    def _empty_path_is_default(cls, v: object, info) -> object:
+        """`CACHE_DIR=` in a .env file means "not set", not the current directory (a 1 MB vectors file
+        landed in a clone that way)."""
+        if isinstance(v, str) and not v.strip():
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return v
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, v: object) -> object:

@@ -63,6 +63,17 @@ def test_config_shows_what_defaults_resolve_to(tmp_path, monkeypatch, capsys):
     assert re.match(rf"DATABASE_URL\s+sqlite:///{tmp_path}/resident-bot.sqlite3\s+SQLAlchemy URL", line)
 
 
+def test_an_empty_directory_setting_means_its_default_not_the_current_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    monkeypatch.setenv("CACHE_DIR", "")  # as a .env file copied from .env.example may leave it
+    monkeypatch.setenv("KNOWLEDGE_DIR", " ")
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["CACHE_DIR"] == f"{tmp_path}/cache-home/resident-bot"
+    assert shown["KNOWLEDGE_DIR"].endswith("/knowledge") and shown["KNOWLEDGE_DIR"] != "knowledge"
+
+
 def test_a_quoted_title_is_nested_not_doubled(monkeypatch, capsys):
     monkeypatch.setenv("SEMANTIC_MODEL", "off")
     assert main(["ask", "一键呼怎么收费"]) == 0

@@ -147,7 +147,7 @@ def bundled_replies() -> dict[str, str]:
 
 def default_knowledge_dir() -> Path:
     """`KNOWLEDGE_DIR`, else ./knowledge, else the knowledge/ bundled beside the package."""
-    env = os.environ.get("KNOWLEDGE_DIR")
+    env = os.environ.get("KNOWLEDGE_DIR", "").strip()  # empty means not set, as in Settings
     if env:
         return Path(env)
     here = Path.cwd() / "knowledge"
@@ -155,7 +155,7 @@ def default_knowledge_dir() -> Path:
 
 
 def default_intents_dir(knowledge_dir: Path) -> Path:
-    env = os.environ.get("INTENTS_DIR")
+    env = os.environ.get("INTENTS_DIR", "").strip()
     return Path(env) if env else knowledge_dir.parent / "intents"
 
 
