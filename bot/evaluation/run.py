@@ -7,11 +7,22 @@ import json
 import time
 from pathlib import Path
 
-from bot.config import load_settings
+import yaml
+
+from bot.config import Settings, load_settings
 from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
+from bot.evaluation.honesty import (
+    HonestyItem,
+    HonestyOutcome,
+    is_honesty_file,
+    load_honesty,
+    render_honesty,
+    summarise_honesty,
+)
 from bot.evaluation.labelled import Labelled, load_labelled
 from bot.evaluation.metrics import Outcome, summarise
 from bot.knowledge.loader import load_knowledge
+from bot.knowledge.schema import KnowledgeBase
 from bot.matching.decision import Decision, Thresholds
 from bot.matching.matcher import Matcher
 from bot.semantic.model import embedder_for
@@ -20,7 +31,7 @@ TARGETS = {"answerable_right": 0.95, "confident_wrong": 0.02, "out_of_scope_reje
            "follow_ups_right": 0.90}
 
 
-def decide(matcher: Matcher, item: Labelled) -> Decision:
+def decide(matcher: Matcher, item: Labelled | HonestyItem) -> Decision:
     """The matcher's decision on a labelled question, after its context message when it has one."""
     previous = None
     if item.context:
@@ -34,6 +45,14 @@ def evaluate(matcher: Matcher, items: list[Labelled]) -> list[Outcome]:
     for it in items:
         d = decide(matcher, it)
         outcomes.append(Outcome(it, d.status, d.entry_id, d.intent_id, d.score))
+    return outcomes
+
+
+def evaluate_honesty(matcher: Matcher, items: list[HonestyItem]) -> list[HonestyOutcome]:
+    outcomes = []
+    for it in items:
+        d = decide(matcher, it)
+        outcomes.append(HonestyOutcome(it, d.status, d.entry_id, d.score))
     return outcomes
 
 
@@ -58,6 +77,8 @@ def search_thresholds(matcher: Matcher, items: list[Labelled]) -> tuple[Threshol
 def run_eval(data: Path | None, *, as_json: bool = False, tune: bool = False) -> int:
     settings = load_settings()
     kb = load_knowledge(settings.knowledge_dir, settings.intents_dir)
+    if data is not None and is_honesty_file(yaml.safe_load(data.read_text(encoding="utf-8"))):
+        return run_honesty_eval(data, kb, settings, as_json=as_json)
     items = load_labelled(data, set(kb.by_id))
     matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder_for(settings))
     report: dict[str, object] = {"knowledge_version": kb.version, "thresholds": vars_of(matcher.thresholds),
@@ -80,6 +101,26 @@ def run_eval(data: Path | None, *, as_json: bool = False, tune: bool = False) ->
     else:
         print(render(report))
     return 0
+
+
+def run_honesty_eval(data: Path, kb: KnowledgeBase, settings: Settings, *, as_json: bool = False) -> int:
+    """An honesty file (bot.evaluation.honesty): honest replies per asked type, and controls answered."""
+    items = load_honesty(data, set(kb.by_id), asked_kind_ids(kb))
+    matcher = Matcher(kb, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder_for(settings))
+    model = f"{matcher.embedder.name} ({matcher.embedder.choice.title})" if matcher.embedder else "off"
+    summary = summarise_honesty(evaluate_honesty(matcher, items))
+    if as_json:
+        print(json.dumps({"knowledge_version": kb.version, "sentence_model": model, "data": str(data)} | summary,
+                         ensure_ascii=False, indent=2))
+    else:
+        print(render_honesty(summary, f"honesty questions: {len(items)} ({data.name}), knowledge base "
+                                      f"{kb.version}, sentence model: {model}"))
+    return 0
+
+
+def asked_kind_ids(kb: KnowledgeBase) -> set[str]:
+    """The asked types an honesty file may name: the knowledge base's aspects (knowledge/aspects.yaml)."""
+    return {a.id for a in kb.aspects}
 
 
 def vars_of(t: Thresholds) -> dict[str, float]:
