@@ -57,12 +57,16 @@ def run_check(directory: Path | None = None, *, self_check: bool = True,
     failed = any(p.severity == "error" for p in problems)
     if kb is not None:
         problems = problems + lint(kb, today)  # the warnings of every entry that did load
-        if self_check and not failed:
+        if not failed:
+            from bot.matching.answered import AnsweredTypes, declaration_warnings
             from bot.matching.matcher import Matcher
             from bot.matching.selfcheck import example_check
             from bot.matching.selfcheck import self_check as consistency
 
-            matcher = Matcher(kb)
-            problems += consistency(matcher) + example_check(matcher)
+            if self_check:
+                matcher = Matcher(kb)
+                problems += consistency(matcher) + example_check(matcher) + declaration_warnings(matcher.answered)
+            else:
+                problems += declaration_warnings(AnsweredTypes(kb))
     problems.sort(key=lambda p: (p.path, p.line, p.column, p.severity))
     return CheckResult(None if failed else kb, problems, self_check_skipped=failed and self_check)

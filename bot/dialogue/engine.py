@@ -99,6 +99,8 @@ class Dialogue:
         chosen = self._choice(snapshot, ctx, message)
         if chosen is not None:
             decision, asked = chosen
+            if ctx.pending_question:  # the entry picked must state what the resident had asked for
+                decision = snapshot.matcher.check_asked(decision, asked)
         else:
             decision, asked = snapshot.matcher.match(message, ctx.last_entry_id), None
         if decision.topic is not None:  # a topic named and nothing more asked: its questions to choose from
@@ -121,6 +123,8 @@ class Dialogue:
         n = Normalised(label, label, label, ctx.script, False, False)
         decision = Decision("answer", n, entry_id=entry_id, score=1.0, reason=reason)
         asked = ctx.pending_question if reason == "chosen" else None
+        if asked:  # a pressed choice: the entry must state what the resident had asked for
+            decision = snapshot.matcher.check_asked(decision, asked)
         return self._respond(Turn(conversation_id, label, channel, user_hash, started), snapshot, ctx, decision, asked)
 
     def navigate(self, conversation_id: str, kind: str, arg: str = "", *, channel: str = "console",

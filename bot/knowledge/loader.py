@@ -12,11 +12,21 @@ from pathlib import Path
 
 from bot.knowledge.fields import SLUG, Collector, Spec, did_you_mean
 from bot.knowledge.problems import KnowledgeError, Problem
-from bot.knowledge.schema import Aspect, Entry, Intent, KnowledgeBase, Language, Scope, Source, WelcomeExample
+from bot.knowledge.schema import (
+    Aspect,
+    Entry,
+    Intent,
+    Interrogative,
+    KnowledgeBase,
+    Language,
+    Scope,
+    Source,
+    WelcomeExample,
+)
 from bot.knowledge.yaml_source import Located, YamlProblem, read_yaml_file
 
 # Files in knowledge/ that are not lists of entries.
-SPECIAL_FILES = {"synonyms.yaml", "aspects.yaml", "language.yaml", "replies.yaml", "scope.yaml"}
+SPECIAL_FILES = {"synonyms.yaml", "aspects.yaml", "language.yaml", "replies.yaml", "scope.yaml", "asked.yaml"}
 
 ENTRY_SPEC: Spec = {
     "id": ("str", True, 63),
@@ -44,9 +54,31 @@ SOURCE_SPEC: Spec = {
 ASPECT_SPEC: Spec = {
     "id": ("str", True, 30),
     "label": ("str", True, 30),
-    "words": ("str_list", True, 20),
+    "words": ("str_list", False, 20),
     "not_words": ("str_list", False, 20),
+    "endings": ("str_list", False, 10),
+    "adjectives": ("str_list", False, 10),
+    "units": ("str_list", False, 10),
+    "nouns": ("str_list", False, 10),
+    "verbs": ("str_list", False, 10),
+    "states": ("str_list", False, 20),
+    "not_states": ("str_list", False, 20),
 }
+ASPECT_WORD_FIELDS = ("words", "not_words", "endings", "adjectives", "units", "nouns", "verbs", "states",
+                      "not_states")
+INTERROGATIVE_SPEC: Spec = {
+    "words": ("str_list", True, 10),
+    "slot": ("str", True, 20),
+    "pos": ("str_list", False, 4),
+    "default": ("str", False, 30),
+    "alone": ("str", False, 30),
+    "not_after": ("str_list", False, 10),
+    "not_before": ("str_list", False, 10),
+    "ignore": ("str_list", False, 20),
+    "not_when_ending": ("str_list", False, 10),
+    "also_answered_by": ("str_list", False, 30),
+}
+INTERROGATIVE_SLOTS = ("adjectives", "units", "nouns", "verbs")
 INTENT_SPEC: Spec = {"id": ("str", True, 30), "phrases": ("str_list", True, 60), "replies": ("str_list", True, 600)}
 LANGUAGE_SPEC: Spec = {
     "fillers": ("str_list", False, 20),
@@ -56,6 +88,7 @@ LANGUAGE_SPEC: Spec = {
     "follow_up_pronouns": ("str_list", False, 8),
     "light_chars": ("str", False, 200),
     "broad_questions": ("str_list", False, 10),
+    "not_stated": ("str_list", False, 20),
 }
 SCOPE_SPEC: Spec = {
     "label": ("str", True, 40),
@@ -219,6 +252,7 @@ class _Loader:
                 entries.extend(self.entry_file(path))
         synonyms = self.synonyms(self.kdir / "synonyms.yaml")
         aspects = self.aspects(self.kdir / "aspects.yaml")
+        interrogatives = self.interrogatives(self.kdir / "asked.yaml", {a.id for a in aspects})
         language = self.language(self.kdir / "language.yaml")
         replies = self.replies(self.kdir / "replies.yaml")
         scope = self.scope(self.kdir / "scope.yaml")
@@ -241,6 +275,7 @@ class _Loader:
             scope=scope,
             git_commit=git_commit(self.kdir),
             welcome_examples=self.examples,
+            interrogatives=interrogatives,
         )
 
     def entry_file(self, path: Path) -> list[Entry]:
@@ -357,8 +392,35 @@ class _Loader:
         elif node is not None:
             for item in node.value:
                 f = col.fields(item, ASPECT_SPEC, "an aspect")
-                if f and {"id", "label", "words"} <= f.keys():
-                    out.append(Aspect(f["id"], f["label"], f["words"], f.get("not_words", ())))
+                if f and {"id", "label"} <= f.keys():
+                    out.append(Aspect(f["id"], f["label"], **{k: f.get(k, ()) for k in ASPECT_WORD_FIELDS}))
+        self.problems.extend(col.problems)
+        return tuple(out)
+
+    def interrogatives(self, path: Path, kinds: set[str]) -> tuple[Interrogative, ...]:
+        """asked.yaml: interrogatives and the word list or part of speech after them that tells the kind."""
+        if not path.exists():
+            return ()
+        col, node = self.read(path)
+        out: list[Interrogative] = []
+        if node is not None and not isinstance(node.value, list):
+            col.error(node, "asked.yaml must be a list of interrogatives, each starting with `- words:`")
+        elif node is not None:
+            for item in node.value:
+                f = col.fields(item, INTERROGATIVE_SPEC, "an interrogative")
+                if not f or not {"words", "slot"} <= f.keys():
+                    continue
+                if f["slot"] not in INTERROGATIVE_SLOTS:
+                    col.error(item, f"`slot` must be one of {', '.join(INTERROGATIVE_SLOTS)}, not `{f['slot']}`"
+                              + did_you_mean(f["slot"], list(INTERROGATIVE_SLOTS)))
+                    continue
+                named = (f.get("default"), f.get("alone"), *f.get("also_answered_by", ()))
+                unknown = [k for k in named if k and k not in kinds]
+                if unknown:
+                    col.error(item, f"`{unknown[0]}` is not an aspect of aspects.yaml"
+                              + did_you_mean(unknown[0], sorted(kinds)))
+                    continue
+                out.append(Interrogative(**f))
         self.problems.extend(col.problems)
         return tuple(out)
 

@@ -73,12 +73,42 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Aspect:
-    """Something a question can ask about (a fee, an address...) that an entry may not state."""
+    """A kind of detail a question can ask for (a time, a fee, a size, a place...) that an entry may not
+    state: the asked-type taxonomy of knowledge/aspects.yaml. Its word lists serve both sides: what reveals
+    the kind in a question (bot.matching.asked) and what states it in an answer (bot.matching.answered)."""
 
     id: str
     label: str
-    words: tuple[str, ...]
+    words: tuple[str, ...] = ()  # anywhere in a question
     not_words: tuple[str, ...] = ()
+    endings: tuple[str, ...] = ()  # only at a question's end (了吗, 有哪些)
+    adjectives: tuple[str, ...] = ()  # after 多 / 有多 (多大, 多远)
+    units: tuple[str, ...] = ()  # after 几 / 多少 in a question, after a number in an answer (几点, 19点20)
+    nouns: tuple[str, ...] = ()  # after 哪 / 什么 (哪天, 什么条件)
+    verbs: tuple[str, ...] = ()  # after 怎么 / 如何 (怎么去, 怎么申请)
+    states: tuple[str, ...] = ()  # in an answer: states the kind (位于, 热线)
+    not_states: tuple[str, ...] = ()  # in an answer: words that look like `states` but are not (格局 is no 局)
+
+    @property
+    def unit_words(self) -> tuple[str, ...]:
+        """`units` one by one: 次=回=趟 is three measure words that count the same thing."""
+        return tuple(w for u in self.units for w in u.split("=") if w)
+
+
+@dataclass(frozen=True, slots=True)
+class Interrogative:
+    """An interrogative (多, 几, 哪, 怎么...) and how the word after it tells the asked type (knowledge/asked.yaml)."""
+
+    words: tuple[str, ...]
+    slot: str  # adjectives | units | nouns | verbs: which word list of the aspects the next word is looked up in
+    pos: tuple[str, ...] = ()  # jieba part-of-speech tags that make an unlisted next word count as `default`
+    default: str | None = None
+    alone: str | None = None  # the kind when nothing follows (句尾的“多少”)
+    not_after: tuple[str, ...] = ()  # characters right before it that make it no question (很多)
+    not_before: tuple[str, ...] = ()  # characters right after it that make it no question (几乎)
+    ignore: tuple[str, ...] = ()  # idioms starting with it that ask for no detail (怎么办)
+    not_when_ending: tuple[str, ...] = ()  # no guess by part of speech when the question ends so (怎么解决的)
+    also_answered_by: tuple[str, ...] = ()  # a guessed kind is also answered by these (贷了多少 → money)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +131,7 @@ class Language:
     follow_up_pronouns: tuple[str, ...] = ()
     light_chars: str = ""  # what may surround a greeting or thanks without making it a question
     broad_questions: tuple[str, ...] = ()  # 有什么服务, 方面...: with a topic's name, asks for the topic's menu
+    not_stated: tuple[str, ...] = ()  # in an answer: the clause names details the source does not give
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +172,7 @@ class KnowledgeBase:
     scope: Scope = Scope()
     git_commit: str | None = None  # the commit of the directory's repository, "+changes" when edited since
     welcome_examples: tuple[WelcomeExample, ...] = ()
+    interrogatives: tuple[Interrogative, ...] = ()  # knowledge/asked.yaml
     by_id: Mapping[str, Entry] = field(init=False)
     by_topic: Mapping[str, tuple[Entry, ...]] = field(init=False)  # in first-appearance order
 

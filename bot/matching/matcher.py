@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.knowledge.schema import Entry, KnowledgeBase
-from bot.matching.aspects import AspectDetector
+from bot.matching.answered import AnsweredTypes
+from bot.matching.asked import Asked, AskedClassifier
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
@@ -66,7 +67,7 @@ class Matcher:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb, max_chars=max_chars)
-        self.aspects = AspectDetector(kb.aspects, self.normalise)
+        self.asked = AskedClassifier(kb.aspects, kb.interrogatives, self.normalise)
         self.scope = ScopeChecker(kb, self.normalise.question)
         questions = [tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions)) for e in kb.entries]
         terms = {self.normalise.question(t) for e in kb.entries for t in e.tags}
@@ -81,6 +82,8 @@ class Matcher:
         self.lexicon = frozenset(t for t in terms if len(t) >= 2)
         add_user_words(self.lexicon)
         self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division)
+        # After the user words: place names are read as jieba words.
+        self.answered = AnsweredTypes(kb, self.asked, self.normalise)
         self.docs: list[Document] = []
         texts: list[list[str]] = []
         answers: list[str] = []
@@ -264,11 +267,18 @@ class Matcher:
         return None
 
     def _question(self, n: Normalised, text: str, phrased: str, previous: Entry | None) -> Decision:
-        asked = self.aspects.asked(phrased)
-        core = self.aspects.strip(text, asked) if asked else text
+        asked = self.asked.asked(phrased)
+        # The topic without the cue words (谁能, 收费): a follow-up reads it against the previous entry.
+        core = self.asked.strip(text, asked) if asked else text
         if not _MEANINGFUL.search(core):
-            return Decision("fallback", n, reason="only-aspect")
-        standalone = self._decide(n, self.rank(core))
+            return Decision("fallback", n, reason="only-aspect")  # 多少钱 alone: about nothing in particular
+        standalone = self._decide(n, self.rank(text))
+        if standalone.status == "fallback" and core != text:
+            # 一键呼怎么收费: 收费 is in no entry; the topic alone finds 一键呼, and the check below says
+            # what it does know and that the fee is not stated.
+            # Only that honest reply is taken from it: an answer found without the words asked is no answer.
+            topic_only = self.check_asked(self._decide(n, self.rank(core)), asked)
+            standalone = topic_only if topic_only.status == "partial" else standalone
         decision = standalone
         if previous is not None and self._is_follow_up(n, core, standalone, previous):
             contextual = self._follow_up(n, core, previous)
@@ -280,7 +290,12 @@ class Matcher:
                 decision = contextual
         if decision.status == "fallback" and previous is not None and self._has_marker(n):
             decision = self._elsewhere_follow_up(n, core, previous) or decision
-        return self._check_aspects(self._check_scope(decision), asked)
+        if decision.status == "fallback" and previous is not None and asked and self._has_marker(n):
+            # 那它有多大 / 那要交多少钱: only a detail, asked of the entry just answered. It answers when it
+            # states the detail, else the check below says what it knows and that this is not stated.
+            decision = Decision("answer", n, entry_id=previous.id, score=decision.score, follow_up=True,
+                                reason="follow-up-detail")
+        return self.check_asked(self._check_scope(decision), asked)
 
     def _decide(self, n: Normalised, ranked: list[Scored], follow_up: bool = False) -> Decision:
         t = self.thresholds
@@ -365,12 +380,19 @@ class Matcher:
             return decision
         return replace(decision, status="partial", other_place=place, choices=())
 
-    def _check_aspects(self, decision: Decision, asked: list) -> Decision:
-        """An entry that does not state what was asked (a fee, an address...) must not answer as if it did."""
-        if not asked or decision.status not in ("answer", "clarify") or decision.entry_id is None:
+    def check_asked(self, decision: Decision, asked: list[Asked] | str) -> Decision:
+        """An entry that does not state the kind of detail asked for (a fee, a size, an address...) must not
+        answer as if it did: `partial` (what it does know, that this detail is missing, 12345). Used for
+        matched entries, whether words or the sentence model chose them, for follow-ups, and by the dialogue
+        for an entry the resident picked from a choice (`asked` is then the question they had asked)."""
+        if decision.status not in ("answer", "clarify") or decision.entry_id is None:
             return decision
-        entry = self.kb.by_id[decision.entry_id]
-        missing = [a for a, _w in asked if a.id not in entry.aspects]
+        if isinstance(asked, str):
+            asked = self.asked.asked(self.normalise(asked).phrased)
+        if not asked:
+            return decision
+        answered = self.answered[decision.entry_id]
+        missing = [a for a in asked if not a.answered_by(answered.kinds) or not answered.has_unit(a)]
         if not missing:
             return decision
-        return replace(decision, status="partial", missing_aspect=missing[0].id, choices=())
+        return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())

@@ -34,9 +34,9 @@ def test_out_of_scope_falls_back(matcher, message):
 
 @pytest.mark.parametrize(
     ("message", "aspect"),
-    [("一键呼怎么收费", "fee"), ("中仓社区家园中心几点开门", "hours"), ("厂通路限速多少", "speed_limit"),
+    [("一键呼怎么收费", "money"), ("中仓社区家园中心几点开门", "hours"), ("厂通路限速多少", "rate"),
      # 在 is also greeting 在吗 without its particle: it must not eat the 在 of 在哪 (address).
-     ("核酸检测点在哪", "address"), ("你好，一键呼怎么收费", "fee"), ("装一键呼要交钱吗", "fee")],
+     ("核酸检测点在哪", "place"), ("你好，一键呼怎么收费", "money"), ("装一键呼要交钱吗", "money")],
 )
 def test_asking_for_a_detail_the_entry_lacks_is_partial(matcher, message, aspect):
     d = matcher.match(message)

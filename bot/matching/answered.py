@@ -1,0 +1,196 @@
+"""Which kinds of detail each entry's answer states (a time, an amount, a size, a place, a list...).
+
+Derived from the answer text with the same taxonomy as the asked types (knowledge/aspects.yaml): a number
+followed by one of a kind's `units` (19点20 → hours, 4.08亿元 → money, 1600户 → count; a four-digit year
+→ date), a kind's `states` words (位于 → place, 热线 → contact), a place name ending as a kind's `*县`-style
+states entry says (北运河, 大厂县) unless the knowledge base names it in many entries (通州区: its own
+scope, no address), a list (three or more items between 、), a percentage; plus what the entry declares in
+`aspects:`. A clause that says the source does not give a detail (language.yaml `not_stated`:
+“预订方式和价格文中没有说明”) states nothing, and the kinds it names (read as a question would be) are
+not derived from the rest either. Computed once per knowledge base snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.knowledge.problems import Problem
+from bot.knowledge.schema import Entry, KnowledgeBase
+from bot.matching.asked import Asked, AskedClassifier, unit_groups
+from bot.matching.normalise import Normaliser, to_simplified
+from bot.matching.numbers import normalise_numbers
+from bot.matching.tokens import words
+
+YESNO = "yesno"
+GENERIC_UNITS = frozenset("个")  # 几个 asks for a count in any measure word
+# A number as answers write it (4.08, 1.2万, 160余, 三, 两), before its unit.
+_NUMBER = r"(?:\d+(?:\.\d+)?|[零〇一二三四五六七八九十百千两]+)(?:[万亿千百])?(?:多|余)?大?"  # 六大银行
+_N_BIG = re.compile(r"(?:\d+|[一二三四五六七八九十两]+)大[\u4e00-\u9fff]")  # 六大银行, 三大类: a count
+_YEAR = re.compile(r"(?:19|20)\d\d年")
+# 截至2021年12月28日: when the facts were gathered, not when something happened (中仓社区家园中心什么时候建的)
+_AS_OF = re.compile(r"(?:截至|截止)(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?")
+_CLAUSE = re.compile(r"[^。；;！!？?]+[。；;！!？?]?")
+_LIST_ITEMS = 2  # 体育、艺术: two items make a list
+_COMMON_PLACE_SHARE = 5  # a place named in more than one entry in this many is the knowledge base's scope
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The kinds an entry's answer states: `derived` from its text, `declared` in `aspects:`."""
+
+    entry_id: str
+    derived: frozenset[str]
+    declared: frozenset[str]
+    evidence: dict[str, str] = field(default_factory=dict)  # kind → the words that state it
+    mentioned: frozenset[str] = frozenset()  # derived, and names of the entry's own subject (厂通路 in its entries)
+
+    units: frozenset[str] = frozenset()  # measure words its numbers are stated in (户, 次, 元)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return self.derived | self.declared
+
+    def has_unit(self, asked: Asked) -> bool:
+        """A count asked in a measure word no list holds (多少棵树) is answered by a number in that word or
+        one that counts the same (aspects.yaml `次=回`), not by any count (380万人次); 个 goes with every
+        measure word, and a declared kind is taken at its word. (Listed measure words are not held to it:
+        residents count 份 of what the answer counts in 人.)"""
+        if asked.unit is None or asked.kind not in self.derived or asked.kind in self.declared:
+            return True
+        return asked.unit in self.units or asked.unit in GENERIC_UNITS or not self.units
+
+
+class AnsweredTypes:
+    """Every entry's answered kinds for one knowledge base snapshot."""
+
+    def __init__(self, kb: KnowledgeBase, classifier: AskedClassifier | None = None,
+                 normaliser: Normaliser | None = None):
+        self.kb = kb
+        self._normaliser = normaliser or Normaliser(kb)
+        self._asked = classifier or AskedClassifier(kb.aspects, kb.interrogatives, self._normaliser)
+        aspects = kb.aspects
+        units = sorted(((u, a.id) for a in aspects for u in a.unit_words), key=lambda p: len(p[0]), reverse=True)
+        self._unit_groups = unit_groups(aspects)
+        self._unit_kinds: dict[str, set[str]] = {}
+        for u, kind in units:
+            self._unit_kinds.setdefault(u, set()).add(kind)
+        alternation = "|".join(re.escape(u) for u in dict.fromkeys(u for u, _k in units))
+        self._number_unit = re.compile(rf"({_NUMBER})({alternation})") if alternation else None
+        self._states = [(a.id, tuple(w for w in a.states if not w.startswith("*"))) for a in aspects]
+        suffixes = [(w[1:], a.id) for a in aspects for w in a.states if w.startswith("*") and len(w) > 1]
+        self._not_states = {a.id: a.not_states for a in aspects}
+        self._suffixes = suffixes
+        self._kinds = {a.id for a in aspects}
+        self._not_stated = tuple(kb.language.not_stated)
+        self._common_places = self._places_in_many(kb)
+        self.by_entry = {e.id: self.derive(e) for e in kb.entries}
+
+    def __getitem__(self, entry_id: str) -> Answered:
+        return self.by_entry[entry_id]
+
+    def derive(self, e: Entry) -> Answered:
+        text = _AS_OF.sub("", self._stated_text(e.answer))
+        found: dict[str, str] = {}
+        units: set[str] = set()
+        if self._number_unit is not None:
+            for m in self._number_unit.finditer(text):
+                number, unit = m.group(1), m.group(2)
+                units.add(unit)
+                for kind in self._unit_kinds[unit]:
+                    if unit == "年" and _YEAR.fullmatch(m.group(0)):
+                        continue  # 2021年 is a date (below), 两年 a duration
+                    if kind == "hours" and number.isdigit() and int(number) > 24:
+                        continue
+                    found.setdefault(kind, m.group(0))
+        for m in _YEAR.finditer(text):
+            found.setdefault("date", m.group(0))
+        for m in _N_BIG.finditer(text):
+            found.setdefault("count", m.group(0))
+        for kind, cues in self._states:
+            hit = next((w for w in cues if w in text and not any(w in n and n in text for n in self._not_states[kind])),
+                       None)
+            if hit:
+                found.setdefault(kind, hit)
+        subject = to_simplified(e.title)  # what the entry is about; its tags also name places it mentions
+        mentioned: dict[str, str] = {}
+        for name, kind, stem in self._names(text):
+            if name in self._common_places:
+                continue
+            mentioned.setdefault(kind, name)
+            if stem not in subject:  # 厂通路 in 厂通路's own entries is the subject, not where it is
+                found.setdefault(kind, name)
+        if "contents" in self._kinds and any(c.count("、") >= _LIST_ITEMS - 1 for c in _CLAUSE.findall(text)):
+            found.setdefault("contents", "、")
+        found.pop(YESNO, None)
+        if YESNO in self._kinds:
+            # A yes/no question is answered by the entry that states the fact asked about, and whether it
+            # does is the match's business: every entry answers one. A verdict at the start (“能，…”
+            # “已建成。”) also answers whether something has happened.
+            found[YESNO] = ""
+            if "status" in self._kinds and self._starts_with_verdict(e.answer):
+                found.setdefault("status", "")
+        for kind in self._unstated(e.answer) - {YESNO, "status"}:  # said not to be given: not derived
+            found.pop(kind, None)
+        declared = frozenset(e.aspects)
+        same = {w for u in units for w in self._unit_groups.get(u, {u})}  # 2346次 also answers 几回
+        return Answered(e.id, frozenset(found), declared, found, frozenset(found) | frozenset(mentioned),
+                        frozenset(same))
+
+    def _starts_with_verdict(self, answer: str) -> bool:
+        words = next((w for k, w in self._states if k == YESNO), ())
+        first = _CLAUSE.match(to_simplified(answer))
+        head = first.group(0) if first else answer
+        return any(head.startswith(w) for w in words)
+
+    def _stated_text(self, answer: str) -> str:
+        """The answer, simplified, numbers comparable (19:20 → 19点20), without its 'not stated' clauses."""
+        return "".join(c for c in _CLAUSE.findall(normalise_numbers(to_simplified(answer)))
+                       if not any(n in c for n in self._not_stated))
+
+    def _unstated(self, answer: str) -> set[str]:
+        """The kinds an answer's 'not stated' clauses name, read as a question would be: “预订方式和价格文中
+        没有说明” → procedure, money; “具体是哪些事项，文中没有逐项列出” → contents."""
+        out: set[str] = set()
+        for clause in _CLAUSE.findall(to_simplified(answer)):
+            if any(n in clause for n in self._not_stated):
+                # What it names for sure (价格, 地点, 设施), not what a guess reads into it (哪些事项).
+                out.update(a.kind for a in self._asked.asked(self._normaliser(clause).phrased) if not a.weak)
+        return out
+
+    def _places_in_many(self, kb: KnowledgeBase) -> frozenset[str]:
+        """Place names (by the suffix patterns) found in the answers of many entries: the sub-center, 通州区."""
+        counts: dict[str, int] = {}
+        for e in kb.entries:
+            for name in {n for n, _k, _s in self._names(self._stated_text(e.answer))}:
+                counts[name] = counts.get(name, 0) + 1
+        many = max(2, len(kb.entries) // _COMMON_PLACE_SHARE)
+        return frozenset(n for n, c in counts.items() if c >= many) | frozenset(kb.topics)
+
+    def _names(self, text: str) -> list[tuple[str, str, str]]:
+        """(name, kind, stem) for words (jieba, with the knowledge base's names) ending as a `*县` states entry
+        says: 大厂县, 沙古堆村, 北运河. A one-character suffix needs a stem of two (乡村 is no place name)."""
+        return [(w, kind, w[: -len(suffix)]) for w in words(text) for suffix, kind in self._suffixes
+                if w.endswith(suffix) and len(w) - len(suffix) >= (2 if len(suffix) == 1 else 1)
+                and not any(n in w for n in self._not_states[kind])]
+
+    def disagreements(self) -> list[tuple[Entry, str]]:
+        """(entry, kind) where the entry declares a kind its answer does not state (for kb check)."""
+        return [(e, k) for e in self.kb.entries for k in e.aspects
+                if k in self._kinds and k not in self.by_entry[e.id].mentioned]
+
+
+def declaration_warnings(answered: AnsweredTypes) -> list[Problem]:
+    """`kb check`: an entry declaring a kind (`aspects: [hours]`) whose answer states none of it (no time)."""
+    out: list[Problem] = []
+    aspects = {a.id: a for a in answered.kb.aspects}
+    for e, kind in answered.disagreements():
+        a = aspects[kind]
+        signs = [f"a number with {'/'.join(a.unit_words[:4])}"] if a.units else []
+        signs += ["/".join(w.lstrip("*") for w in a.states[:4])] if a.states else []
+        hint = f" (such as {' or '.join(signs)})" if signs else ""
+        out.append(Problem(e.path, e.line, 3, f"`{e.id}` declares `aspects: [{kind}]` ({a.label}) but its answer "
+                                              f"states no {a.label}{hint}: write it into the answer, or remove "
+                                              f"`{kind}` from `aspects` so that residents asking for it are told "
+                                              "it is not stated", "warning"))
+    return out

@@ -1,0 +1,215 @@
+"""What kind of detail a message asks for (a time, a fee, a size, a place, how to apply...).
+
+The taxonomy and its cue words live in knowledge/aspects.yaml, the interrogatives in knowledge/asked.yaml.
+Three readings, from the most to the least specific:
+
+1. cue words anywhere (电话, 面积, 为什么) and endings at the end (了吗, 有哪些);
+2. an interrogative and the word after it (多 + 大, 几 + 点, 哪 + 天, 怎么 + 去), looked up in the kinds'
+   word lists, then, for a word no list holds, by its part of speech in jieba's dictionary: 几 + any
+   measure word asks for a count (几栋, 几艘), 怎么 + any verb for a way of doing it (怎么续期), 多 + any
+   adjective for a size (多陡); a typo keeps its pinyin (几店 → 几点);
+3. a yes/no form (吗, 能不能, V不V), only when nothing else was asked.
+
+Defaults by part of speech and yes/no are weak: they count only when no specific kind was found, so
+收费是多少 asks for money, not for a count. The message is read after normalisation (simplified script,
+synonyms: 咋 → 怎么, 啥 → 什么), as the matcher reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from bot.knowledge.schema import Aspect, Interrogative
+from bot.matching.normalise import Normaliser
+from bot.matching.tokens import char_pinyin, is_cjk
+
+log = logging.getLogger(__name__)
+
+YESNO = "yesno"
+_REDUPLICATED = re.compile(r"([\u4e00-\u9fff])[不没]\1")  # 能不能, 是不是, 有没有, 好不好: a yes/no form
+_POS_WORD_MAX = 2  # the part-of-speech table keeps words this long (the word after an interrogative)
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    kind: str
+    cue: str  # the words that revealed it, for explanations and for stripping
+    weak: bool = False  # a guess by part of speech or a yes/no form: dropped when anything specific is asked
+    stripable: bool = False  # a cue word (aspects.yaml `words`): the topic is matched without it
+    also: tuple[str, ...] = ()  # other kinds that answer it too (a guessed count is answered by an amount)
+    unit: str | None = None  # an unlisted measure word asked with (几棵): a count must be stated in it
+
+    def answered_by(self, stated: frozenset[str]) -> bool:
+        return self.kind in stated or any(k in stated for k in self.also)
+
+
+class AskedClassifier:
+    """Built once per knowledge base snapshot from its aspects and interrogatives."""
+
+    def __init__(self, aspects: tuple[Aspect, ...], interrogatives: tuple[Interrogative, ...],
+                 normaliser: Normaliser):
+        def norm(w: str) -> str:
+            # Cue words go through the message's normalisation, so 如何申请 and 怎么申请 agree.
+            return normaliser.apply_synonyms(normaliser.basic(w))
+
+        def norms(words: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(sorted({n for n in map(norm, words) if n}, key=len, reverse=True))
+
+        self.kinds = {a.id: a for a in aspects}
+        self._words = [(a.id, norms(a.words), norms(a.not_words)) for a in aspects]
+        self._endings = [(a.id, norms(a.endings)) for a in aspects]
+        # Slot word → kinds, per slot; longest first so 号线 wins over 号 and 个小时 over 个.
+        self._slots: dict[str, list[tuple[str, str]]] = {}
+        self._slot_pinyin: dict[str, dict[str, str]] = {}
+        for slot in ("adjectives", "units", "nouns", "verbs"):
+            pairs = [(w, a.id) for a in aspects
+                     for w in norms(a.unit_words if slot == "units" else getattr(a, slot))]
+            self._slots[slot] = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+            # One-character slot words by pinyin, for typos (几店 → 几点); a sound two kinds share is ambiguous.
+            sounds: dict[str, set[str]] = {}
+            for w, kind in pairs:
+                if len(w) == 1 and is_cjk(w):
+                    sounds.setdefault(char_pinyin(w), set()).add(kind)
+            self._slot_pinyin[slot] = {p: next(iter(k)) for p, k in sounds.items() if len(k) == 1}
+        heads = []
+        for it in interrogatives:
+            for w in {norm(w) for w in it.words if norm(w)}:
+                heads.append((w, it, tuple(norm(i) for i in it.ignore)))
+        self._heads = sorted(heads, key=lambda h: len(h[0]), reverse=True)
+
+    def asked(self, phrased: str) -> list[Asked]:
+        """Every kind the message asks for, specific ones first; empty when it asks for no particular detail."""
+        text = phrased.replace(" ", "")
+        found: dict[str, Asked] = {}
+        # not_words rule a kind out however it was asked (贷款多少钱 asks for an amount, not a fee).
+        blocked = {kind for kind, _words, not_words in self._words if any(n in text for n in not_words)}
+
+        def add(a: Asked) -> None:
+            if a.kind in blocked:
+                return
+            old = found.get(a.kind)
+            if old is None or (old.weak and not a.weak):
+                found[a.kind] = a
+
+        for kind, words, _not_words in self._words:
+            hit = next((w for w in words if w in text), None)
+            if hit:
+                add(Asked(kind, hit, weak=kind == YESNO, stripable=True))
+        for kind, endings in self._endings:
+            hit = next((e for e in endings if text.endswith(e)), None)
+            if hit:
+                add(Asked(kind, hit, weak=kind == YESNO))
+        for a in self._grammar(text):
+            add(a)
+        m = _REDUPLICATED.search(text)
+        if m:
+            add(Asked(YESNO, m.group(0), weak=True))
+        strong = [a for a in found.values() if not a.weak]
+        if strong:
+            return strong
+        weak = [a for a in found.values() if a.kind != YESNO]
+        return weak or [a for a in found.values() if a.kind == YESNO][:1]
+
+    def _grammar(self, text: str) -> list[Asked]:
+        out: list[Asked] = []
+        i = 0
+        while i < len(text):
+            head = next((h for h in self._heads if text.startswith(h[0], i)), None)
+            if head is None:
+                i += 1
+                continue
+            word, rule, ignore = head
+            rest = text[i + len(word):]
+            before = text[i - 1] if i else ""
+            if (before and before in rule.not_after) or any(rest.startswith(n) for n in rule.not_before) \
+                    or any(text.startswith(idiom, i) and len(text) - i - len(idiom) <= 1 for idiom in ignore):
+                i += 1  # 有多少: 有多 is no question here, 多少 may be
+                continue
+            found = self._after(word, rule, rest)
+            if found is not None:
+                out.append(found)
+            i += len(word)
+        return out
+
+    def _after(self, head: str, rule: Interrogative, rest: str) -> Asked | None:
+        """The kind the word after an interrogative asks for: a listed word, its pinyin, or its part of speech."""
+        for w, kind in self._slots[rule.slot]:
+            if rest.startswith(w):
+                return Asked(kind, head + w)
+        # A typo keeps its sound (几店开门 → 几点), unless the word reads well as it is: a part of speech the
+        # interrogative takes (多少事 is a count of things) or a longer word (多少事项).
+        if rest and is_cjk(rest[0]) and (len(rest) < 2 or pos_of(rest[:2]) is None):
+            kind = self._slot_pinyin[rule.slot].get(char_pinyin(rest[0]))
+            tag = pos_of(rest[0]) or ""
+            if kind is not None and tag.split("_")[0] not in (*rule.pos, "v", "d", "p", "c", "r", "u", "y"):
+                return Asked(kind, head + rest[0])
+        if not rest or not is_cjk(rest[0]):
+            return Asked(rule.alone, head, weak=True, also=rule.also_answered_by) if rule.alone else None
+        if any(rest.endswith(e) for e in rule.not_when_ending):
+            return None
+        if rule.default and rule.pos:
+            tag = next((t for t in (pos_of(rest[:n]) for n in range(_POS_WORD_MAX, 0, -1)) if t), None)
+            if tag is not None and tag.split("_")[0] in rule.pos:
+                return Asked(rule.default, head + rest[:1], weak=True, also=rule.also_answered_by,
+                             unit=rest[:1] if rule.slot == "units" and tag.startswith("q") else None)
+        return None
+
+    def strip(self, text: str, found: list[Asked]) -> str:
+        """The message without what asks for the detail (收费, 多大), so that the topic is matched on its own:
+        for a follow-up (那它有多大) and for the topic of a detail no entry states (一键呼怎么收费)."""
+        for a in found:
+            if len(a.cue) > 1 and not a.weak:  # 谁 alone carries the question's sense; a guess is no cue
+                text = text.replace(a.cue, "")
+        return text
+
+    def label(self, kind: str) -> str:
+        a = self.kinds.get(kind)
+        return a.label if a else kind
+
+
+# -- jieba's part-of-speech tags of short words -------------------------------------------------------
+# The tags of jieba's own dictionary, which holds no knowledge base names: one table per process (not per
+# snapshot). Read on first need (a word after an interrogative that no list holds), not at start, so the
+# first answer never waits for it; reading takes a few tenths of a second, once.
+_pos_lock = threading.Lock()
+
+
+@cache
+def _pos_table() -> dict[str, str]:
+    import jieba
+
+    table: dict[str, str] = {}
+    try:
+        path = Path(jieba.__file__).with_name("dict.txt")
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and len(parts[0]) <= _POS_WORD_MAX:
+                    table[parts[0]] = parts[2]
+    except OSError as exc:  # a broken install: cue words and listed words still work
+        log.warning("jieba's dictionary has no part-of-speech tags to read (%s); asked types by word lists only",
+                    exc)
+    return table
+
+
+def pos_of(word: str) -> str | None:
+    """jieba's part-of-speech tag of a word of its dictionary (a adjective, q measure word, v verb...)."""
+    with _pos_lock:  # one reading, however many threads ask first
+        table = _pos_table()
+    return table.get(word)
+
+
+def unit_groups(aspects: tuple[Aspect, ...]) -> dict[str, frozenset[str]]:
+    """Each measure word and those that count the same thing (`units: [次=回=趟]` in aspects.yaml)."""
+    out: dict[str, frozenset[str]] = {}
+    for a in aspects:
+        for u in a.units:
+            group = frozenset(w for w in u.split("=") if w)
+            for w in group:
+                out[w] = out.get(w, frozenset()) | group
+    return out

@@ -1,0 +1,156 @@
+"""Answered types: what each bundled entry's answer states, read from its text (and `aspects:`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.matching.answered import AnsweredTypes, declaration_warnings
+from tests.auxil.kb import entry, make_kb
+
+# What each answer plainly states (read off the answers by a person, not off the code's output). The
+# extraction may find more; it must find at least these.
+STATES = {
+    "cbd-registered-companies": {"count", "money"},  # 截至2021年12月 is when, not a date of anything
+    "cbd-revenue": {"money"},
+    "cbd-tax": {"money", "rate"},
+    "cbd-address-proof": {"duration"},
+    "cbd-enterprise-service": {"count", "contents"},
+    "cbd-vaccination": {"eligibility"},
+    "cbd-shared-bikes": {"contents"},
+    "cbd-outdoor-dining": {"status"},
+    "qianhe-xielu-bridge": {"place", "status"},
+    "luhe-late-care-end-time": {"hours"},
+    "luhe-late-care-who": {"eligibility", "hours"},
+    "luhe-after-school-5n": {"contents", "duration"},
+    "luhe-tutoring": {"yesno"},
+    "luhe-clubs": {"contents", "count"},
+    "luhe-theme-education-hour": {"duration"},
+    "luhe-theme-education-topics": {"contents"},
+    "tongzhou-double-reduction": {"contents", "hours"},
+    "one-key-call-what": {"eligibility", "count", "person"},
+    "one-key-call-total": {"count", "date"},
+    "one-key-call-breakdown": {"count", "contents"},
+    "civil-affairs-project-lists": {"count", "contents"},
+    "tonghui-mingtian-what": {"eligibility"},
+    "tonghui-mingtian-activities": {"count"},
+    "tonghui-mingtian-cases": {"count"},
+    "tonghui-mingtian-files": {"count"},
+    "tonghui-mingtian-visits": {"count"},
+    "cross-province-binhai": {"count"},
+    "cross-province-baodi": {"count"},
+    "regional-langfang": {"count"},
+    "cross-province-overview": {"count"},
+    "green-heart-opening": {"date", "count"},
+    "green-heart-visitors": {"count", "date"},
+    "green-heart-lost-and-found": {"count", "person"},
+    "green-heart-lost-person": {"count", "person"},
+    # Lists services, but says its facilities (设施) are not given: a list of what is inside is not stated.
+    "green-heart-visitor-services": {"count"},
+    "green-heart-layout": {"contents"},
+    "lucheng-isolation-testing": set(),
+    "lucheng-isolation-team": {"count", "person", "duration", "date"},
+    "lucheng-isolation-interval": {"date", "duration"},
+    "zhongcang-home-center": {"status"},
+    "affordable-housing-started": {"count", "date"},
+    "affordable-housing-completed": {"count", "date"},
+    "public-rental-households": {"count"},
+    "public-rental-coverage": {"rate"},
+    "dongfangchang-resettlement": {"status", "person"},
+    "dongfangchang-upgrades": {"contents", "count", "person"},
+    "press-conference-overview": {"date", "hours", "contents", "count"},
+    "bank-tax-loans": {"money", "person"},
+    "bank-tax-what": {"money", "person"},
+    "tax-volunteer-team": {"count"},
+    "red-tax-aid-team": {"count", "person"},
+    "chunfeng-livestreams": {"count", "person"},
+    "three-buildings-opening": {"date", "status"},
+    "three-buildings-completion": {"date", "status"},
+    "three-buildings-what": {"person"},
+    "changtong-road-opening": {"date", "status"},
+    "changtong-road-start": {"date"},
+    "changtong-road-link": {"place", "date"},
+    "changtong-road-supervision": {"person"},
+    "shaguodui-homestay-names": {"contents", "place"},
+    "xiji-homestays-planned": {"count"},
+    "xiji-homestay-model": set(),
+    "xiji-homestay-shuttle": {"duration", "place"},
+    "xiji-canal-tourism": set(),
+    "yiley-water-outage": {"date", "hours", "count", "person"},
+    "yangzhuang-old-community-checkup": {"reason", "contents"},
+    "yangzhuang-cables": {"date", "duration", "status"},
+    "yangzhuang-micro-projects": {"contents"},
+    "tianshi-noise-barrier": {"status", "person"},
+}
+
+# Details an answer says the source does not give (“预订方式和价格文中没有说明”), and details of the
+# issue's examples: never stated, so a resident asking gets `partial`, not this answer.
+NOT_STATED = {
+    "shaguodui-homestay-names": {"money", "procedure"},
+    "xiji-homestay-shuttle": {"money", "procedure"},
+    "green-heart-lost-and-found": {"place", "contact"},
+    "green-heart-visitor-services": {"place", "contents"},
+    "cbd-outdoor-dining": {"procedure"},
+    "luhe-late-care-who": {"procedure"},
+    "cbd-address-proof": {"procedure"},
+    "green-heart-visitors": {"size", "hours", "money"},
+    "zhongcang-home-center": {"contents", "hours", "place", "money", "size", "date"},  # 截至…: as of
+}
+
+
+def test_the_table_covers_every_bundled_entry(bundled_kb):
+    assert set(STATES) == {e.id for e in bundled_kb.entries}
+
+
+@pytest.mark.parametrize("entry_id", sorted(STATES))
+def test_each_entry_states_what_its_answer_says(matcher, entry_id):
+    stated = matcher.answered[entry_id]
+    assert STATES[entry_id] <= stated.kinds, (entry_id, sorted(stated.kinds), stated.evidence)
+    assert not NOT_STATED.get(entry_id, set()) & stated.kinds, (entry_id, sorted(stated.kinds))
+    assert set(matcher.kb.by_id[entry_id].aspects) <= stated.kinds  # declarations count
+
+
+def test_formats_imply_their_kind_on_every_entry(matcher):
+    """Whatever the wording around them: a clock time is hours, yuan money, a percentage a rate."""
+    formats = {"hours": r"\d{1,2}:\d{2}", "money": r"\d[\d.]*[万亿]?元", "rate": r"\d%",
+               "date": r"(?<!截至)20\d\d年", "count": r"\d+(户|次|场|项|套|家)"}
+    for e in matcher.kb.entries:
+        for kind, pattern in formats.items():
+            if re.search(pattern, e.answer):
+                assert kind in matcher.answered[e.id].kinds, (e.id, kind)
+
+
+def test_answered_types_are_computed_once_per_snapshot(matcher):
+    assert matcher.answered[matcher.kb.entries[0].id] is matcher.answered[matcher.kb.entries[0].id]
+    assert len(matcher.answered.by_entry) == len(matcher.kb.entries)
+
+
+def test_a_declaration_the_answer_does_not_bear_out_is_a_warning(tmp_path):
+    from bot.knowledge.loader import load_knowledge
+
+    declares = entry("park-hours", "公园几点开门", "公园环境很好，欢迎游览。").replace(
+        "as_of: 2021-12-28", "as_of: 2021-12-28\n  aspects: [hours, place]")
+    honest = entry("park-open", "公园什么时候开", "每天6:00至21:00开放，位于运河西岸。").replace(
+        "as_of: 2021-12-28", "as_of: 2021-12-28\n  aspects: [hours]")
+    kdir = make_kb(tmp_path, {"park.yaml": declares + honest})
+    kb = load_knowledge(kdir, tmp_path / "intents")
+    warnings = declaration_warnings(AnsweredTypes(kb))
+    assert [(w.line, w.message.split(" (")[0]) for w in warnings] == [
+        (1, "`park-hours` declares `aspects: [hours]`"), (1, "`park-hours` declares `aspects: [place]`")]
+    assert all(w.path.endswith("park.yaml") and w.severity == "warning" for w in warnings)
+    assert "write it into the answer, or remove `hours` from `aspects`" in warnings[0].message
+
+
+def test_kb_check_shows_the_disagreement_with_file_and_line(tmp_path, capsys):
+    from bot.cli import main
+
+    declares = entry("park-hours", "公园几点开门", "公园环境很好，欢迎游览。").replace(
+        "as_of: 2021-12-28", "as_of: 2021-12-28\n  aspects: [hours]")
+    kdir = make_kb(tmp_path, {"park.yaml": declares})
+    assert main(["kb", "check", str(kdir), "--no-self-check"]) == 0  # a warning: the bot still serves it
+    out = capsys.readouterr().out
+    assert "park.yaml:1:3: warning: `park-hours` declares `aspects: [hours]` (开放或办公时间) but its answer " \
+           "states no 开放或办公时间" in out, out
+    assert main(["kb", "check", str(kdir), "--no-self-check", "--strict"]) == 1
+    capsys.readouterr()
