@@ -272,7 +272,7 @@ class Matcher:
         core = self.asked.strip(text, asked) if asked else text
         if not _MEANINGFUL.search(core):
             return Decision("fallback", n, reason="only-aspect")  # 多少钱 alone: about nothing in particular
-        standalone = self._decide(n, self.rank(text))
+        standalone = self._without_home(n, text, self._decide(n, self.rank(text)))
         if standalone.status == "fallback" and core != text:
             # 一键呼怎么收费: 收费 is in no entry; the topic alone finds 一键呼, and the check below says
             # what it does know and that the fee is not stated.
@@ -354,6 +354,18 @@ class Matcher:
                    for e in others for t in e.tags for q in (e.canonical_question,)):
                 shared.append(term)
         return shared
+
+    def _without_home(self, n: Normalised, core: str, decision: Decision) -> Decision:
+        """The knowledge base is all about its home (城市副中心, 通州): naming it tells no entry from another,
+        yet an entry whose answer repeats the name can edge ahead (城市副中心的保障房竣工多少套 → 开工). Read the
+        message without it too, and keep that reading when it answers at least as surely."""
+        plain = self.scope.without_home(core)
+        if plain == core or len(_MEANINGFUL.findall(plain)) < 2:
+            return decision
+        alt = self._decide(n, self.rank(plain))
+        if alt.status == "answer" and (decision.status != "answer" or alt.score >= decision.score):
+            return alt
+        return decision
 
     def _elsewhere_follow_up(self, n: Normalised, core: str, previous: Entry) -> Decision | None:
         """那朝阳区呢 after the sub-center's public housing: the same question about another place. The

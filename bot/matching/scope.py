@@ -29,6 +29,9 @@ OTHER_GAP = 3  # characters allowed between 其他/别的 and its kind word (其
 # jieba tags many ordinary two-character words as places (东西, 城市, 上门, 延时): a name found by its tag
 # alone must be longer. Two-character places come from the gazetteer (上海, 朝阳) or before a kind word.
 TAGGED_NAME_MIN = 3
+# ...except at the head of the question before 的, where a place-tagged word is a place (see `_possessor`).
+POSSESSOR_TAGS = frozenset({"ns", "j"})
+POSSESSIVE = "的"  # grammar, not an administrator's phrase
 # Tags that name a place or thing on their own: places, organisations, other proper names. Person names
 # (nr) are not: jieba tags odd words so (多少钱 nr); before a kind word they count (马驹桥 + 镇).
 STANDALONE_TAGS = frozenset({"ns", "nt", "nz"})
@@ -70,6 +73,12 @@ class ScopeChecker:
                              for a, b in _gazetteer_spans(base, text))
             self._tags, self._gazetteer = tags, gazetteer(self._province, near)
         return self._gazetteer, self._tags
+
+    def without_home(self, text: str) -> str:
+        """`text` without its home names (whole words: 北京 stays in 北京四中)."""
+        spans = _spans(text, words(text))
+        home = _masked(text, self.home, {a for a, _b, _t in spans}, {b for _a, b, _t in spans})
+        return "".join(c for i, c in enumerate(text) if i not in home)
 
     def is_division(self, word: str) -> bool:
         """Whether `word` is the name of a province, city or county (天津, 宝坻区)."""
@@ -125,6 +134,7 @@ class ScopeChecker:
                 found.append((a, token, token))
                 taken.update(range(a, b))
         found.extend(self._unknown_names(spans, tags, taken))
+        found.extend(self._possessor(spans, tags, taken))
         found.extend(self._scope_words(text))
         return [(name, key) for _pos, name, key in sorted(found)]
 
@@ -164,6 +174,17 @@ class ScopeChecker:
                 out.append((run[0][0], _UNKNOWN + name, name))
             run = []
         return out
+
+    @staticmethod
+    def _possessor(spans: list[tuple[int, int, str]], tags: Tags, taken: set[int]) -> list[tuple[int, str, str]]:
+        """A short place or abbreviation that opens the question before 的 (望京的注册企业, 国贸的企业): there a
+        word jieba tags as a place is one. Elsewhere a two-character place tag is too often wrong (东西)."""
+        if len(spans) < 2 or spans[1][2] != POSSESSIVE:
+            return []
+        a, b, token = spans[0]
+        if len(token) == 2 and tags.tag(token) in POSSESSOR_TAGS and not taken.intersection(range(a, b)):
+            return [(a, token, token)]
+        return []
 
     def _scope_words(self, text: str) -> list[tuple[int, str, str]]:
         out = []

@@ -36,6 +36,8 @@ def test_another_place_gets_the_sub_centers_fact_labelled_and_12345(message, pla
     ("通州的公租房配租了多少户", "public-rental-households"),
     ("北京城市副中心的公租房帮了多少家庭", "public-rental-households"),
     ("通州区潞河附校晚托到几点", "luhe-late-care-end-time"),
+    # The name is in the 开工 entry's answer too; it must not tip the choice towards it.
+    ("城市副中心的保障房竣工多少套", "affordable-housing-completed"),
 ])
 def test_the_sub_center_in_other_words_is_answered(message, entry):
     (r,) = ask(message)

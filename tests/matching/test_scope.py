@@ -42,6 +42,14 @@ def test_other_places_are_recognised(matcher, scope, message, name):
     assert name in names(matcher, scope, message)
 
 
+def test_a_place_opening_the_question_before_的(matcher, scope):
+    """Short place names jieba tags elsewhere are too often ordinary words (东西); heading a question before
+    的 they are places."""
+    assert names(matcher, scope, "西直门的公租房有多少") == ["西直门"]  # three characters: anywhere
+    assert names(matcher, scope, "景山的公园几点开门") == ["景山"]
+    assert names(matcher, scope, "一键呼是个什么东西") == []
+
+
 @pytest.mark.parametrize("message", [
     "银税互动跟哪些银行合作",  # 合作 is also a county-level city (合作市)
     "合作社加企业加农户是什么模式",
