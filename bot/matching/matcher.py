@@ -68,7 +68,6 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb, max_chars=max_chars)
         self.asked = AskedClassifier(kb.aspects, kb.interrogatives, self.normalise)
-        self.scope = ScopeChecker(kb, self.normalise.question)
         questions = [tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions)) for e in kb.entries]
         terms = {self.normalise.question(t) for e in kb.entries for t in e.tags}
         # A synonym group's standard word is a name (公租房, 潞河中学附属学校) unless many entries ask
@@ -81,6 +80,7 @@ class Matcher:
                 terms.add(head)
         self.lexicon = frozenset(t for t in terms if len(t) >= 2)
         add_user_words(self.lexicon)
+        self.scope = ScopeChecker(kb, self.normalise.question, self.lexicon)
         self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division)
         # After the user words: place names are read as jieba words.
         self.answered = AnsweredTypes(kb, self.asked, self.normalise)

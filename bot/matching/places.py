@@ -19,7 +19,11 @@ resident the answer.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -35,12 +39,12 @@ NAME_TAGS = frozenset({"ns", "nt", "nr", "nrt", "nrfg", "nz", "j"})
 # bound morphemes (张 家 台, 园 湾) are common in names.
 GRAMMAR_TAGS = frozenset({"r", "p", "c", "u", "uj", "ul", "uz", "ud", "ug", "uv", "d", "m", "mq", "y", "e", "o",
                           "f", "v", "vn", "vd", "t", "tg"})
+GRAMMAR_MAX_CHARS = 2  # 我们 这个 附近: longer grammar words do not stand before a kind word
 # Suffixes dropped to make the short name residents use (河北省 → 河北, 上海市 → 上海): cpca's own rule.
 _SHORTEN = re.compile(r"(省|市|特别行政区|(?:[\u4e00-\u9fff]{1,4}族)*自治区|地区|盟)$")
 # An autonomous prefecture is called by its place name (延边朝鲜族自治州 → 延边).
 _PREFECTURE = re.compile(r"^([\u4e00-\u9fff]{2,}?)(?:[\u4e00-\u9fff]{1,4}族)+自治州$")
 _DISTRICT = re.compile(r"(区|县)$")
-_TAGGED = re.compile(r"^(\S+) \d+ (\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +55,42 @@ class Place:
 
 
 class Tags:
-    """jieba's part-of-speech tags of its dictionary words: names of every length, grammar of one character,
-    and the words of up to four characters that are ordinary words rather than names."""
+    """jieba's part-of-speech tags of its dictionary words: names of every length, every one-character word,
+    grammar words (我们 这个 附近), and the two-character words that are ordinary words rather than names."""
 
-    def __init__(self, text: str):
-        self.names: dict[str, str] = {}
-        self.chars: dict[str, str] = {}
+    def __init__(self, names: dict[str, str], chars: dict[str, str], grammar: frozenset[str],
+                 ordinary: frozenset[str]):
+        self.names, self.chars, self.grammar, self.ordinary = names, chars, grammar, ordinary
+
+    @classmethod
+    def parse(cls, text: str, forms: frozenset[str] = frozenset()) -> Tags:
+        """`forms`: the two-character place names whose ordinariness matters (the gazetteer's); other
+        ordinary words are not kept (a smaller table loads faster)."""
+        names: dict[str, str] = {}
+        chars: dict[str, str] = {}
         ordinary = set()
         grammar = set()
-        for m in _TAGGED.finditer(text):
-            word, tag = m.group(1), m.group(2)
+        for line in text.splitlines():
+            word, _freq, tag = line.split(" ")
             if len(word) == 1:
-                self.chars.setdefault(word, tag)
+                chars.setdefault(word, tag)
             elif tag in NAME_TAGS:
-                self.names.setdefault(word, tag)
-            elif len(word) <= 4:
+                names.setdefault(word, tag)
+            elif tag in GRAMMAR_TAGS and len(word) <= GRAMMAR_MAX_CHARS:
+                grammar.add(word)
+            if len(word) == 2 and word in forms and tag not in NAME_TAGS:
                 ordinary.add(word)
-                if tag in GRAMMAR_TAGS:
-                    grammar.add(word)
-        self.ordinary = frozenset(ordinary - self.names.keys())
-        self.grammar = frozenset(grammar - self.names.keys())  # 我们 这个 附近 哪些: never a name
+        return cls(names, chars, frozenset(grammar - names.keys()), frozenset(ordinary - names.keys()))
+
+    def dump(self) -> bytes:
+        return marshal.dumps((self.names, self.chars, self.grammar, self.ordinary))
+
+    @classmethod
+    def load(cls, data: bytes) -> Tags:
+        names, chars, grammar, ordinary = marshal.loads(data)
+        if not isinstance(grammar, frozenset) or not isinstance(ordinary, frozenset):
+            raise ValueError("not a tags cache")
+        return cls(names, chars, grammar, ordinary)
 
     def tag(self, word: str) -> str | None:
         return self.chars.get(word) if len(word) == 1 else self.names.get(word)
@@ -78,11 +98,27 @@ class Tags:
 
 @cache
 def jieba_tags() -> Tags:
-    """Read from jieba's own dictionary file (about 0.2 s), once per process."""
+    """Read from jieba's own dictionary file once per machine (about half a second), then from a cache
+    beside jieba's own (its temp directory), like jieba's model: a start needs 0.05 s. A cache that cannot
+    be read or written is rebuilt or skipped, never an error."""
     import jieba
 
     with jieba.get_dict_file() as f:
-        return Tags(f.read().decode("utf-8"))
+        raw = f.read()
+    path = Path(tempfile.gettempdir()) / f"resident-bot-jieba-tags-{hashlib.sha1(raw).hexdigest()[:16]}.marshal"
+    try:
+        return Tags.load(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    tags = Tags.parse(raw.decode("utf-8"), frozenset(f for p in load_places() for f in Gazetteer.forms_of(p)
+                                                     if len(f) == 2))
+    try:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(tags.dump())
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return tags
 
 
 class Gazetteer:
@@ -100,6 +136,11 @@ class Gazetteer:
                 if form not in self.forms or form == p.name:
                     self.forms[form] = p
         self.longest = max((len(f) for f in self.forms), default=0)
+
+    @staticmethod
+    def forms_of(p: Place) -> list[str]:
+        """Every form a place may be known by, wherever it is (the full name, the short one)."""
+        return [p.name, _SHORTEN.sub("", p.name), _DISTRICT.sub("", _SHORTEN.sub("", p.name))]
 
     @staticmethod
     def _forms(p: Place, near: frozenset[str]) -> list[str]:

@@ -43,7 +43,8 @@ SINGLE_NAME_TAGS = frozenset({"nr", "nrt", "nz", "ns", "ng"})
 class ScopeChecker:
     """Built once per knowledge base snapshot, from its scope.yaml and entries; immutable afterwards."""
 
-    def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str]):
+    def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str], lexicon: frozenset[str] = frozenset()):
+        """`lexicon`: the knowledge base's names taught to the tokenizer (天时名苑, 中仓): parts of names."""
         s = kb.scope
         self.enabled = bool(s.home)
         self.label = s.label
@@ -53,6 +54,7 @@ class ScopeChecker:
         self.others = tuple(sorted({norm(w) for w in s.others}, key=len, reverse=True))
         self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=len, reverse=True))
         self._province = s.province
+        self._lexicon = lexicon
         self.topic_text: dict[str, str] = {}
         self.topic_sound: dict[str, str] = {}  # the same in pinyin: 路城 (a typo) is 潞城
         for topic in kb.topics:
@@ -148,7 +150,7 @@ class ScopeChecker:
         start = a
         k = index - 1
         while (k >= 0 and not taken.intersection(range(spans[k][0], spans[k][1]))
-               and _name_like(spans[k][2], tags, before_char_kind=token == kind and len(kind) == 1)):
+               and _name_like(spans[k][2], tags, self._lexicon, before_char_kind=token == kind and len(kind) == 1)):
             start = spans[k][0]
             k -= 1
         if a - start >= 2:  # one character (新公园, 老小区) is no name
@@ -205,7 +207,7 @@ class ScopeChecker:
         return out
 
 
-def _name_like(token: str, tags: Tags, before_char_kind: bool = False) -> bool:
+def _name_like(token: str, tags: Tags, lexicon: frozenset[str], before_char_kind: bool = False) -> bool:
     """Part of a proper name: a name jieba knows, a word it does not know (the knowledge base's own names,
     taught to the tokenizer), or one character that is not grammar (宋 庄: a name jieba cut into characters).
     Before a one-character kind (镇 村 乡) any word but grammar is a name (梨园镇, 小堡村; 我们村 is not):
@@ -217,7 +219,9 @@ def _name_like(token: str, tags: Tags, before_char_kind: bool = False) -> bool:
         return tag is None or tag not in GRAMMAR_TAGS
     if before_char_kind:
         return token not in tags.grammar
-    return tag in NAME_TAGS or (tag is None and token not in tags.ordinary)
+    # With HMM off, jieba's words are its dictionary's or the knowledge base's: a word without a name tag
+    # is an ordinary one (森林, 老旧) unless it is one of the knowledge base's names.
+    return tag in NAME_TAGS or token in lexicon
 
 
 def _is_cjk(token: str) -> bool:

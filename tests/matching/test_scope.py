@@ -98,3 +98,15 @@ def test_no_labelled_answerable_question_is_held_to_be_elsewhere(matcher, scope,
     wrong = [(i.question, scope.foreign(matcher.normalise(i.question).text, matcher.kb.by_id[i.faq]))
              for i in items]
     assert [w for w in wrong if w[1]] == []
+
+
+def test_tag_table_round_trips_through_its_cache_and_refuses_garbage():
+    from bot.matching.places import Tags
+
+    tags = Tags.parse("颐和园 349 ns\n我们 9000 r\n宋 4976 nr\n城区 1517 n\n森林 300 n\n", frozenset({"城区"}))
+    again = Tags.load(tags.dump())
+    assert (again.names, again.chars, again.grammar, again.ordinary) == (
+        {"颐和园": "ns"}, {"宋": "nr"}, frozenset({"我们"}), frozenset({"城区"}))
+    for garbage in (b"", b"not marshal", __import__("marshal").dumps(({}, {}, [], []))):
+        with pytest.raises((ValueError, EOFError, TypeError)):
+            Tags.load(garbage)
