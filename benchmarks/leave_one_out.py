@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
-from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
+from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, baseline_tokenizer, run_baseline
 from bot.evaluation.labelled import load_labelled
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.schema import KnowledgeBase
@@ -76,7 +76,8 @@ def main() -> int:
     settings = load_settings()
     kb = load_knowledge(args.knowledge or settings.knowledge_dir, settings.intents_dir)
     labelled = load_labelled(None, set(kb.by_id))
-    thresholds = {cls.name: run_baseline(cls(kb), labelled)[0] for cls in (WRatioBaseline, BM25Baseline)}
+    names = baseline_tokenizer(Matcher(kb).lexicon)
+    thresholds = {b.name: run_baseline(b, labelled)[0] for b in (WRatioBaseline(kb), BM25Baseline(kb, tokenizer=names))}
     systems = ["resident-bot", *thresholds]
     # counts[system][measure] = [hits, total]
     counts = {s: {"q_right": [0, 0], "q_wrong": [0, 0], "e_wrong": [0, 0]} for s in systems}
@@ -90,7 +91,7 @@ def main() -> int:
     for entry in kb.entries:
         thinner = without_entry(kb, entry.id)
         matcher = Matcher(thinner, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder)
-        baselines = [WRatioBaseline(thinner), BM25Baseline(thinner)]
+        baselines = [WRatioBaseline(thinner), BM25Baseline(thinner, tokenizer=baseline_tokenizer(matcher.lexicon))]
         for q in entry.questions:
             tally("resident-bot", "e_wrong", matcher.match(q).status == "answer")
             for b in baselines:
@@ -99,11 +100,14 @@ def main() -> int:
             continue
         for q in entry.questions:
             thinner = without_question(kb, entry.id, q)
-            d = Matcher(thinner, settings.thresholds, max_chars=settings.max_message_chars, embedder=embedder).match(q)
+            thin_matcher = Matcher(thinner, settings.thresholds, max_chars=settings.max_message_chars,
+                                   embedder=embedder)
+            d = thin_matcher.match(q)
             answered = d.status == "answer"
             tally("resident-bot", "q_right", answered and d.entry_id == entry.id)
             tally("resident-bot", "q_wrong", answered and d.entry_id != entry.id)
-            for b in (WRatioBaseline(thinner), BM25Baseline(thinner)):
+            names = baseline_tokenizer(thin_matcher.lexicon)
+            for b in (WRatioBaseline(thinner), BM25Baseline(thinner, tokenizer=names)):
                 best, score = b.best(q)
                 answered = best is not None and score >= thresholds[b.name]
                 tally(b.name, "q_right", answered and best == entry.id)

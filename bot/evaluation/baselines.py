@@ -15,7 +15,7 @@ from bot.evaluation.labelled import Labelled
 from bot.evaluation.metrics import Outcome
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.normalise import to_simplified
-from bot.matching.tokens import words
+from bot.matching.tokens import Tokenizer, plain_tokenizer
 
 
 class WRatioBaseline:
@@ -32,14 +32,22 @@ class WRatioBaseline:
         return (self.owner[hit[2]], hit[1] / 100) if hit else (None, 0.0)
 
 
+def baseline_tokenizer(names: frozenset[str]) -> Tokenizer:
+    """jieba as a plain user of it gets it: the names added as `jieba.add_word` adds them."""
+    return Tokenizer.for_names(names, jieba_total=True)
+
+
 class BM25Baseline:
     """Okapi BM25 over jieba words of every question; the score is scaled by the query's best self-match."""
 
     name = "BM25 over jieba words"
 
-    def __init__(self, kb: KnowledgeBase, k1: float = 1.2, b: float = 0.75):
+    def __init__(self, kb: KnowledgeBase, k1: float = 1.2, b: float = 0.75, tokenizer: Tokenizer | None = None):
+        """`tokenizer`: jieba with the knowledge base's names as its own `add_word` adds them
+        (`baseline_tokenizer`); else jieba's main dictionary alone."""
         self.k1, self.b = k1, b
-        self.docs = [Counter(words(to_simplified(q))) for e in kb.entries for q in e.questions]
+        self.words = (tokenizer or plain_tokenizer()).words
+        self.docs = [Counter(self.words(to_simplified(q))) for e in kb.entries for q in e.questions]
         self.owner = [e.id for e in kb.entries for _ in e.questions]
         self.avg = sum(sum(d.values()) for d in self.docs) / len(self.docs)
         df: Counter[str] = Counter()
@@ -49,7 +57,7 @@ class BM25Baseline:
         self.idf = {w: math.log(1 + (n - c + 0.5) / (c + 0.5)) for w, c in df.items()}
 
     def best(self, text: str) -> tuple[str | None, float]:
-        query = words(to_simplified(text))
+        query = self.words(to_simplified(text))
         if not query:
             return None, 0.0
         best_i, best = -1, 0.0

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from bot.config import Settings, load_settings
-from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
+from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, baseline_tokenizer, run_baseline
 from bot.evaluation.honesty import (
     HonestyItem,
     HonestyOutcome,
@@ -93,7 +93,7 @@ def run_eval(data: Path | None, *, as_json: bool = False, tune: bool = False) ->
     ours = summarise(evaluate(matcher, items))
     ours["ms_per_question"] = round((time.perf_counter() - started) * 1000 / len(items), 3)
     report["resident-bot"] = ours
-    for baseline in (WRatioBaseline(kb), BM25Baseline(kb)):
+    for baseline in (WRatioBaseline(kb), BM25Baseline(kb, tokenizer=baseline_tokenizer(matcher.lexicon))):
         threshold, outcomes = run_baseline(baseline, items)
         report[baseline.name] = summarise(outcomes) | {"threshold": threshold}
     if as_json:

@@ -13,6 +13,7 @@ not derived from the rest either. Computed once per knowledge base snapshot.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.knowledge.problems import Problem
@@ -20,7 +21,7 @@ from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.asked import Asked, AskedClassifier, unit_groups
 from bot.matching.normalise import Normaliser, to_simplified
 from bot.matching.numbers import normalise_numbers
-from bot.matching.tokens import words
+from bot.matching.tokens import plain_tokenizer
 
 YESNO = "yesno"
 GENERIC_UNITS = frozenset("个")  # 几个 asks for a count in any measure word
@@ -65,8 +66,10 @@ class AnsweredTypes:
     """Every entry's answered kinds for one knowledge base snapshot."""
 
     def __init__(self, kb: KnowledgeBase, classifier: AskedClassifier | None = None,
-                 normaliser: Normaliser | None = None):
+                 normaliser: Normaliser | None = None, words: Callable[[str], tuple[str, ...]] | None = None):
+        """`words`: the snapshot's jieba words (its names are words); jieba's main dictionary by default."""
         self.kb = kb
+        self.words = words or plain_tokenizer().words
         self._normaliser = normaliser or Normaliser(kb)
         self._asked = classifier or AskedClassifier(kb.aspects, kb.interrogatives, self._normaliser)
         aspects = kb.aspects
@@ -170,7 +173,7 @@ class AnsweredTypes:
     def _names(self, text: str) -> list[tuple[str, str, str]]:
         """(name, kind, stem) for words (jieba, with the knowledge base's names) ending as a `*县` states entry
         says: 大厂县, 沙古堆村, 北运河. A one-character suffix needs a stem of two (乡村 is no place name)."""
-        return [(w, kind, w[: -len(suffix)]) for w in words(text) for suffix, kind in self._suffixes
+        return [(w, kind, w[: -len(suffix)]) for w in self.words(text) for suffix, kind in self._suffixes
                 if w.endswith(suffix) and len(w) - len(suffix) >= (2 if len(suffix) == 1 else 1)
                 and not any(n in w for n in self._not_states[kind])]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.matching.tokens import index_tokens
+from bot.matching.tokens import Tokenizer
 
 K1 = 1.2
 B = 0.75
@@ -22,9 +22,13 @@ COMMON_SHARE = 0.05  # tokens in more than this share of documents are skipped a
 
 
 class RecallIndex:
-    def __init__(self, documents: Sequence[Sequence[str]], background: Sequence[str] | None = None):
+    def __init__(self, documents: Sequence[Sequence[str]], tokenizer: Tokenizer,
+                 background: Sequence[str] | None = None):
         """`documents[i]` is the list of normalised texts (questions, title, tags) of document i;
-        `background[i]`, if given, is text that supports it more weakly (its answer)."""
+        `background[i]`, if given, is text that supports it more weakly (its answer). `tokenizer` is the
+        snapshot's (its names are words)."""
+        self.tokenizer = tokenizer
+        index_tokens = tokenizer.index_tokens
         self.size = len(documents)
         self.doc_tokens: list[frozenset[str]] = []
         self.background_tokens: list[frozenset[str]] = []
@@ -63,7 +67,7 @@ class RecallIndex:
         """Top `limit` documents for a normalised text, best first, with their BM25 scores."""
         # One-character words (u:) are for coverage only: their postings are long and bigrams find the
         # same documents.
-        found = [(tok, weight) for tok, weight in set(index_tokens(text))
+        found = [(tok, weight) for tok, weight in set(self.tokenizer.index_tokens(text))
                  if tok in self.postings and not tok.startswith("u:")]
         if not found:
             return []

@@ -31,7 +31,7 @@ from bot.matching.rank import (
     similarities,
 )
 from bot.matching.scope import ScopeChecker
-from bot.matching.tokens import add_user_words, pinyin, words
+from bot.matching.tokens import Tokenizer, pinyin
 from bot.matching.topics import TopicFinder
 from bot.semantic.checkpoint import CheckpointError
 
@@ -79,11 +79,12 @@ class Matcher:
             if sum(head in t for t in texts_of) <= common:
                 terms.add(head)
         self.lexicon = frozenset(t for t in terms if len(t) >= 2)
-        add_user_words(self.lexicon)
-        self.scope = ScopeChecker(kb, self.normalise.question, self.lexicon)
-        self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division)
-        # After the user words: place names are read as jieba words.
-        self.answered = AnsweredTypes(kb, self.asked, self.normalise)
+        # This snapshot's own jieba dictionary: its names are words, an older snapshot's are not.
+        self.tokenizer = Tokenizer.for_names(self.lexicon)
+        self.scope = ScopeChecker(kb, self.normalise.question, self.lexicon, self.tokenizer.words)
+        self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division, self.tokenizer.words)
+        # Place names are read as this snapshot's jieba words.
+        self.answered = AnsweredTypes(kb, self.asked, self.normalise, self.tokenizer.words)
         self.docs: list[Document] = []
         texts: list[list[str]] = []
         answers: list[str] = []
@@ -100,7 +101,7 @@ class Matcher:
             self.docs.append(self._document(intent.id, "intent", "", qs, frozenset()))
             texts.append(list(qs))
             answers.append("")
-        self.index = RecallIndex(texts, answers)
+        self.index = RecallIndex(texts, self.tokenizer, answers)
         self.embedder = embedder
         if embedder is not None:
             self._prepare_meaning(embedder, background)
@@ -128,14 +129,13 @@ class Matcher:
         log.error("sentence model unusable, matching by words only: %s", exc)
         self.embedder = None
 
-    @staticmethod
-    def _document(key: str, kind: str, topic: str, qs: tuple[str, ...], terms: frozenset[str]) -> Document:
+    def _document(self, key: str, kind: str, topic: str, qs: tuple[str, ...], terms: frozenset[str]) -> Document:
         return Document(
             key=key,
             kind=kind,
             topic=topic,
             questions=qs,
-            question_words=tuple(" ".join(words(q)) for q in qs),
+            question_words=tuple(" ".join(self.tokenizer.words(q)) for q in qs),
             question_pinyin=tuple(pinyin(q) for q in qs),
             terms=terms,
         )
@@ -163,8 +163,8 @@ class Matcher:
         hits = hits[:RECALL_LIMIT]
         if not hits:
             return []
-        q = Query.of(text, self.lexicon, self.index)
-        focus = Query.of(said, self.lexicon, self.index) if said else None
+        q = Query.of(text, self.lexicon, self.tokenizer, self.index)
+        focus = Query.of(said, self.lexicon, self.tokenizer, self.index) if said else None
         top = hits[0][1]
         docs = [self.docs[i] for i, _ in hits]
         sims = similarities(q, docs)

@@ -9,7 +9,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.matching.index import RecallIndex
-from bot.matching.tokens import bigrams, is_cjk, pinyin, words
+from bot.matching.tokens import Tokenizer, bigrams, is_cjk, pinyin
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +34,13 @@ class Query:
     terms: frozenset[str]  # key terms of the knowledge base found in the text
 
     @classmethod
-    def of(cls, text: str, lexicon: frozenset[str], index: RecallIndex | None = None) -> Query:
+    def of(cls, text: str, lexicon: frozenset[str], tokenizer: Tokenizer, index: RecallIndex | None = None) -> Query:
+        words = tokenizer.words(text)
         grams = tuple(("b:" + b, "p:" + pinyin(b), share * (index.token_idf("b:" + b) if index else 1.0))
-                      for b, share in weighted_bigrams(text))
+                      for b, share in weighted_bigrams(text, words))
         grams += tuple(("u:" + w, "u:" + w, UNIGRAM_SHARE * (index.token_idf("u:" + w) if index else 1.0))
-                       for w in words(text) if len(w) == 1 and is_cjk(w))
-        return cls(text, " ".join(words(text)), pinyin(text), grams, names_in(text, lexicon))
+                       for w in words if len(w) == 1 and is_cjk(w))
+        return cls(text, " ".join(words), pinyin(text), grams, names_in(text, lexicon))
 
 
 def names_in(text: str, lexicon: frozenset[str]) -> frozenset[str]:
@@ -53,12 +54,13 @@ UNIGRAM_SHARE = 0.5  # a one-character word weighs half as much as a bigram of t
 CROSS_SHARE = 0.8  # a bigram across the edge of a longer word (学校|会 → 校会), see `weighted_bigrams`
 
 
-def weighted_bigrams(text: str) -> list[tuple[str, float]]:
+def weighted_bigrams(text: str, words: tuple[str, ...]) -> list[tuple[str, float]]:
     """Bigrams with how much each may say. Those inside a word, and those between two one-character
     pieces (an unknown word or a typo that jieba cut up: 公组房), count fully. One across the edge of a
     longer word (学校|会 → 校会) is mostly an accident of adjacency, and an unseen one would weigh as
-    much as the rarest word in coverage: colloquial wordings have many of them."""
-    pieces = [p for p in words(text) if p.strip()]
+    much as the rarest word in coverage: colloquial wordings have many of them. `words` are the text's
+    jieba words."""
+    pieces = [p for p in words if p.strip()]
     if "".join(pieces) != text.replace(" ", ""):
         return [(b, 1.0) for b in bigrams(text)]
     out: list[tuple[str, float]] = []

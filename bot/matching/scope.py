@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.places import GRAMMAR_TAGS, NAME_TAGS, Gazetteer, Tags, gazetteer, jieba_tags
-from bot.matching.tokens import pinyin, words
+from bot.matching.tokens import pinyin, plain_tokenizer
 
 OTHER_GAP = 3  # characters allowed between 其他/别的 and its kind word (其他的学校, 别的几个区)
 # jieba tags many ordinary two-character words as places (东西, 城市, 上门, 延时): a name found by its tag
@@ -43,8 +43,11 @@ SINGLE_NAME_TAGS = frozenset({"nr", "nrt", "nz", "ns", "ng"})
 class ScopeChecker:
     """Built once per knowledge base snapshot, from its scope.yaml and entries; immutable afterwards."""
 
-    def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str], lexicon: frozenset[str] = frozenset()):
-        """`lexicon`: the knowledge base's names taught to the tokenizer (天时名苑, 中仓): parts of names."""
+    def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str], lexicon: frozenset[str] = frozenset(),
+                 words: Callable[[str], tuple[str, ...]] | None = None):
+        """`lexicon`: the knowledge base's names taught to the tokenizer (天时名苑, 中仓): parts of names.
+        `words`: the snapshot's jieba words (its names are words); jieba's main dictionary by default."""
+        self.words = words or plain_tokenizer().words
         s = kb.scope
         self.enabled = bool(s.home)
         self.label = s.label
@@ -78,7 +81,7 @@ class ScopeChecker:
 
     def without_home(self, text: str) -> str:
         """`text` without its home names (whole words: 北京 stays in 北京四中)."""
-        spans = _spans(text, words(text))
+        spans = _spans(text, self.words(text))
         home = _masked(text, self.home, {a for a, _b, _t in spans}, {b for _a, b, _t in spans})
         return "".join(c for i, c in enumerate(text) if i not in home)
 
@@ -107,7 +110,7 @@ class ScopeChecker:
         """(name, what must be the entry's for the name to be): a name before a kind word is the entry's
         when its name part is (杨庄小区: 杨庄); others as they are."""
         gaz, tags = self._tables()
-        spans = _spans(text, words(text))
+        spans = _spans(text, self.words(text))
         starts = {a for a, _b, _t in spans}
         ends = {b for _a, b, _t in spans}
         found: list[tuple[int, str, str]] = []

@@ -9,6 +9,7 @@ import logging
 import re
 import threading
 import unicodedata
+import weakref
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -25,43 +26,101 @@ def is_cjk(text: str) -> bool:
 # serve coverage (`rank.coverage`) and count this much towards a document's length; recall skips them.
 UNIGRAM_WEIGHT = 0.3
 
+# A knowledge base's names (潞河中学附属学校, 沙古堆村) are added to jieba's dictionary with this frequency,
+# about that of a common word, so that jieba keeps them whole.
+NAME_FREQ = 200_000
+WORD_CACHE = 50_000  # texts whose words each tokenizer remembers (a knowledge base's questions, messages)
+TOKEN_CACHE = 4096  # texts whose index tokens it remembers: one message is looked up several times
+
 _lock = threading.Lock()
-_tokenizer = None
-_user_words: set[str] = set()
+_main: tuple[dict[str, int], int] | None = None
+_shared: weakref.WeakValueDictionary[tuple[frozenset[str], bool], Tokenizer] = weakref.WeakValueDictionary()
 
 
-def _jieba():
-    """One jieba tokenizer per process; its dictionary load is the slowest part of start-up."""
-    global _tokenizer
+def _main_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's main dictionary (word → frequency, with every word's prefixes at 0) and its total, loaded
+    once per process: it is the slowest part of start-up (about a second) and never changes. Never
+    mutated: each tokenizer adds its names to a copy."""
+    global _main
     with _lock:
-        if _tokenizer is None:
+        if _main is None:
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
-            _tokenizer = jieba.Tokenizer()
-            _tokenizer.initialize()
-        return _tokenizer
+            loaded = jieba.Tokenizer()
+            loaded.initialize()
+            _main = (loaded.FREQ, loaded.total)
+        return _main
 
 
-def add_user_words(words: Iterable[str]) -> None:
-    """Teach jieba the knowledge base's names (潞河中学附属学校, 沙古堆村...) so it keeps them whole."""
-    tok = _jieba()
-    with _lock:
-        for w in words:
-            if len(w) >= 2 and w not in _user_words:
-                tok.add_word(w, freq=200_000)
-                _user_words.add(w)
-        _cached_words.cache_clear()
-        index_tokens.cache_clear()  # its words depend on the user dictionary too
+class Tokenizer:
+    """jieba with one knowledge base snapshot's names, and the tokens built on its words.
+
+    jieba's own `add_word` changes a process-global dictionary that only grows: the names of an old
+    snapshot would stay words in the next one, and `kb impact`'s new matcher would cut text as the old
+    one does. Here each snapshot has its own dictionary: the main one (shared, read-only) plus its names.
+    The dictionary's total is the main dictionary's, whatever the names: a text's words then depend only
+    on the names it contains, so a reload re-cuts only the texts that contain a name added or removed.
+    `jieba_total`: grow the total with every name as jieba's `add_word` does (the baselines: what a plain
+    user of jieba gets; a text's words then depend on how many names there are)."""
+
+    def __init__(self, names: Iterable[str] = (), jieba_total: bool = False):
+        import jieba
+
+        self.names = frozenset(w for w in names if len(w) >= 2)
+        main, total = _main_dictionary()
+        if jieba_total:
+            total += NAME_FREQ * len(self.names)
+        freq = main.copy() if self.names else main  # a copy costs ~60 ms and 15 MB; the load ~1 s
+        for name in self.names:
+            freq[name] = NAME_FREQ
+            for end in range(1, len(name)):
+                freq.setdefault(name[:end], 0)  # jieba looks up prefixes on its way to a longer word
+        self._jieba = jieba.Tokenizer()
+        self._jieba.FREQ, self._jieba.total, self._jieba.initialized = freq, total, True
+        # Per instance, so that a reload's new names never meet an old snapshot's cached cuts.
+        self.words_of = lru_cache(maxsize=WORD_CACHE)(self._words)
+        self.index_tokens = lru_cache(maxsize=TOKEN_CACHE)(self._index_tokens)
+
+    @classmethod
+    def for_names(cls, names: Iterable[str], jieba_total: bool = False) -> Tokenizer:
+        """The tokenizer for these names, shared by live snapshots with the same names (a reload that
+        changed no name, `kb impact` comparing answers): it is immutable, so sharing changes nothing."""
+        key = (frozenset(w for w in names if len(w) >= 2), jieba_total)
+        with _lock:
+            found = _shared.get(key)
+        if found is not None:
+            return found
+        made = cls(*key)
+        with _lock:
+            return _shared.setdefault(key, made)
+
+    def words(self, text: str) -> tuple[str, ...]:
+        return self.words_of(text) if text else ()
+
+    def _words(self, text: str) -> tuple[str, ...]:
+        return tuple(w for w in self._jieba.lcut(text, HMM=False) if w.strip())
+
+    def _index_tokens(self, text: str) -> tuple[tuple[str, float], ...]:
+        """Weighted tokens of a normalised text: exact bigrams and words count fully, pinyin forms less.
+        Cached: one message is looked up several times (small talk, the question, a follow-up reading)."""
+        out: list[tuple[str, float]] = []
+        for b in bigrams(text):
+            out.append(("b:" + b, 1.0))
+            if _IS_CJK.match(b):
+                out.append(("p:" + pinyin(b), 0.5))
+        for w in self.words(text):
+            if len(w) >= 2 and _IS_CJK.match(w):
+                out.append(("w:" + w, 1.0))
+                out.append(("q:" + pinyin(w), 0.5))
+            elif _IS_CJK.match(w):
+                out.append(("u:" + w, UNIGRAM_WEIGHT))
+        return tuple(out)
 
 
-@lru_cache(maxsize=50_000)
-def _cached_words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in _jieba().lcut(text, HMM=False) if w.strip())
-
-
-def words(text: str) -> tuple[str, ...]:
-    return _cached_words(text) if text else ()
+def plain_tokenizer() -> Tokenizer:
+    """jieba's main dictionary without any knowledge base's names (the baselines' words)."""
+    return Tokenizer.for_names(())
 
 
 @lru_cache(maxsize=1)
@@ -105,21 +164,3 @@ def bigrams(text: str) -> list[str]:
         else:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
     return out
-
-
-@lru_cache(maxsize=4096)
-def index_tokens(text: str) -> tuple[tuple[str, float], ...]:
-    """Weighted tokens of a normalised text: exact bigrams and words count fully, pinyin forms less.
-    Cached: one message is looked up several times (small talk, the question, a follow-up reading)."""
-    out: list[tuple[str, float]] = []
-    for b in bigrams(text):
-        out.append(("b:" + b, 1.0))
-        if _IS_CJK.match(b):
-            out.append(("p:" + pinyin(b), 0.5))
-    for w in words(text):
-        if len(w) >= 2 and _IS_CJK.match(w):
-            out.append(("w:" + w, 1.0))
-            out.append(("q:" + pinyin(w), 0.5))
-        elif _IS_CJK.match(w):
-            out.append(("u:" + w, UNIGRAM_WEIGHT))
-    return tuple(out)

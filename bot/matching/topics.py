@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 
 from bot.knowledge.schema import KnowledgeBase
-from bot.matching.tokens import words
+from bot.matching.tokens import plain_tokenizer
 
 KEYWORD_SHARE = 0.6  # a word in this share of a topic's entries (and no other topic's) names the topic
 KEYWORD_MIN_CHARS = 3  # shorter shared words are details (医生, 学生, 年底), not the topic's subject
@@ -29,9 +29,12 @@ _CJK_WORD = re.compile(r"^[\u3400-\u9fff]+$")
 class TopicFinder:
     """Built once per knowledge base snapshot; immutable afterwards."""
 
-    def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str], is_place: Callable[[str], bool]):
+    def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str], is_place: Callable[[str], bool],
+                 words: Callable[[str], tuple[str, ...]] | None = None):
         """`is_place`: whether a word names a place (天津, 宝坻区): a place is where, not what, so it names
-        no topic (那宝坻呢 is a follow-up, not the 政务服务 menu)."""
+        no topic (那宝坻呢 is a follow-up, not the 政务服务 menu). `words`: the snapshot's jieba words (its
+        names are words); jieba's main dictionary by default."""
+        words = words or plain_tokenizer().words
         self.light = frozenset(kb.language.light_chars)
         # An entry's own question (西集有什么好的民宿) is answered by its entry, however broad it sounds.
         self.questions = frozenset(normalise(q) for e in kb.entries for q in e.questions)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, run_baseline
+from bot.evaluation.baselines import BM25Baseline, WRatioBaseline, baseline_tokenizer, run_baseline
 from bot.evaluation.labelled import load_labelled
 from bot.evaluation.metrics import summarise
 from bot.evaluation.run import evaluate
@@ -59,7 +59,8 @@ def test_words_alone_still_answer_most_and_never_confidently_wrong(bundled_kb):
 
 def test_at_least_ten_points_above_the_better_baseline(matcher, figures):
     items, ours = figures
-    for baseline in (WRatioBaseline(matcher.kb), BM25Baseline(matcher.kb)):
+    names = baseline_tokenizer(matcher.lexicon)
+    for baseline in (WRatioBaseline(matcher.kb), BM25Baseline(matcher.kb, tokenizer=names)):
         _t, outcomes = run_baseline(baseline, items)
         theirs = summarise(outcomes)
         assert ours["answerable_right"] - theirs["answerable_right"] >= 0.10

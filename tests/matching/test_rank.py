@@ -6,17 +6,20 @@ import pytest
 
 from bot.matching import rank
 from bot.matching.rank import Query, weighted_bigrams
+from bot.matching.tokens import plain_tokenizer
 
 
 def test_bigrams_across_word_edges_count_less_than_words():
-    grams = dict(weighted_bigrams("学校会教儿童心理健康"))
+    text = "学校会教儿童心理健康"
+    grams = dict(weighted_bigrams(text, plain_tokenizer().words(text)))
     assert grams["学校"] == 1.0 and grams["心理"] == 1.0  # inside words
     assert grams["校会"] == rank.CROSS_SHARE < 1.0  # 学校|会: adjacency, not meaning
     assert grams["会教"] == 1.0  # two one-character pieces may be one unknown word
 
 
 def test_a_typo_cut_into_characters_keeps_its_bigrams():
-    grams = dict(weighted_bigrams("公组房配租了多少户"))
+    text = "公组房配租了多少户"
+    grams = dict(weighted_bigrams(text, plain_tokenizer().words(text)))
     assert grams.get("组房") == 1.0 or grams.get("公组") == 1.0
 
 
@@ -25,14 +28,14 @@ def test_question_words_are_not_names(matcher):
     # a message sharing only them with an entry must not count as naming what the entry is about.
     assert "什么" not in matcher.lexicon and "怎么" not in matcher.lexicon
     assert "公租房" in matcher.lexicon and "潞河中学附属学校" in matcher.lexicon
-    assert Query.of("公租房是什么", matcher.lexicon).terms == {"公租房"}
+    assert Query.of("公租房是什么", matcher.lexicon, matcher.tokenizer).terms == {"公租房"}
 
 
 def test_one_character_words_are_indexed(matcher):
     # 办, 住, 修: a one-character word of a question is a token of its own, so that a message can be
     # told apart by it (自来水费怎么交 shares 自来水 with the outage entry, but not 费 or 交).
     assert {"u:办", "u:住"} <= set(matcher.index.postings)
-    assert Query.of("自来水费怎么交", matcher.lexicon, matcher.index).bigrams[-1][0] == "u:交"
+    assert Query.of("自来水费怎么交", matcher.lexicon, matcher.tokenizer, matcher.index).bigrams[-1][0] == "u:交"
 
 
 @pytest.mark.parametrize(

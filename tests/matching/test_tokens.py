@@ -1,0 +1,62 @@
+"""One tokenizer per knowledge base snapshot: its names are words, an older snapshot's are not."""
+
+from __future__ import annotations
+
+import shutil
+
+from bot.admin.impact import compare
+from bot.live import LiveKnowledge
+from bot.matching.tokens import Tokenizer, plain_tokenizer
+from tests.auxil.kb import BUNDLED, INTENTS, entry, make_kb
+
+# A made-up village: not a word of jieba's main dictionary, so only a knowledge base can make it one.
+NAME = "栗子沟新村"
+QUESTION = f"{NAME}什么时候通公交"
+
+
+def named_kb(tmp_path, with_name: bool):
+    text = entry("bus-line", question=QUESTION, answer="明年通车。")
+    if with_name:
+        text += f"  tags: [{NAME}]\n"
+    return make_kb(tmp_path, {"bus.yaml": text})
+
+
+def test_a_name_is_one_word_only_for_the_tokenizer_that_has_it():
+    assert NAME not in plain_tokenizer().words(QUESTION)
+    assert NAME in Tokenizer([NAME]).words(QUESTION)
+    assert NAME not in plain_tokenizer().words(QUESTION)  # building one did not teach the other
+
+
+def test_a_name_removed_by_a_reload_is_no_longer_a_word(tmp_path):
+    kdir = named_kb(tmp_path, with_name=True)
+    live = LiveKnowledge(kdir, tmp_path / "intents")
+    old = live.snapshot.matcher
+    assert NAME in old.tokenizer.words(QUESTION)
+    (kdir / "bus.yaml").write_text(entry("bus-line", question=QUESTION, answer="明年通车。"), encoding="utf-8")
+    swapped, _problems = live.reload()
+    assert swapped
+    new = live.snapshot.matcher
+    assert NAME not in new.lexicon and NAME not in new.tokenizer.words(QUESTION)
+    assert f"w:{NAME}" not in new.index.postings
+    assert NAME in old.tokenizer.words(QUESTION)  # a reader still holding the old snapshot is unchanged
+
+
+def test_kb_impact_compares_matchers_that_do_not_share_names(tmp_path):
+    old = LiveKnowledge(named_kb(tmp_path / "old", with_name=True), tmp_path / "old" / "intents")
+    new = LiveKnowledge(named_kb(tmp_path / "new", with_name=False), tmp_path / "new" / "intents")
+    assert NAME in old.snapshot.matcher.tokenizer.words(QUESTION)
+    assert NAME not in new.snapshot.matcher.tokenizer.words(QUESTION)
+    compare(old, new, [], [])  # comparing answers teaches neither the other's names
+    assert NAME not in new.snapshot.matcher.tokenizer.words(QUESTION)
+
+
+def test_snapshots_with_the_same_names_share_one_tokenizer(tmp_path):
+    shutil.copytree(BUNDLED, tmp_path / "knowledge")
+    shutil.copytree(INTENTS, tmp_path / "intents")
+    live = LiveKnowledge(tmp_path / "knowledge", tmp_path / "intents")
+    before = live.snapshot.matcher.tokenizer
+    path = tmp_path / "knowledge" / "transport.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("预计2024年竣工通车。", "预计2025年竣工通车。", 1),
+                    encoding="utf-8")
+    assert live.reload()[0]
+    assert live.snapshot.matcher.tokenizer is before  # no name changed: no new dictionary to build
