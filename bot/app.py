@@ -105,7 +105,8 @@ def build_app(settings: Settings, *, storage: bool = True) -> App:
     from bot.semantic.model import embedder_for
 
     live = LiveKnowledge(settings.knowledge_dir, settings.intents_dir, settings.thresholds,
-                         settings.max_message_chars, embedder_for(settings), background=True)
+                         settings.max_message_chars, embedder_for(settings), background=True,
+                         cache_dir=settings.cache_dir)
     from bot.observability import observe_interaction
 
     if storage:

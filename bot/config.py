@@ -56,7 +56,7 @@ class Settings(BaseSettings):
                                        description="sha256 of a model directory's weights file, checked at load")
     numeric_threads: int = Field(1, ge=1, le=64, description="Threads for numpy's BLAS and the sentence model")
     cache_dir: Path = Field(default_factory=default_cache_dir,
-                            description="Where knowledge-base sentence vectors are cached (safe to delete)")
+                            description="Where knowledge-base sentence vectors and indexes are cached (safe to delete)")
     max_message_chars: int = Field(300, ge=20, le=100_000, description="Longer messages are cut for matching")
     context_ttl_seconds: int = Field(1800, ge=0, description="How long follow-up context lasts")
     retention_days: int = Field(180, ge=1, description="Default age for `db purge`")

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from bot.knowledge.problems import KnowledgeError, Problem
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.decision import Thresholds
 from bot.matching.matcher import Matcher
+from bot.matching.stored import IndexStore
 from bot.progress import announced_if_slow
 
 if TYPE_CHECKING:
@@ -35,8 +37,11 @@ class Snapshot:
 
 def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresholds: Thresholds,
                    max_chars: int = 300, embedder: Embedder | None = None,
-                   background: bool = False, announce: bool = False) -> tuple[Snapshot | None, list[Problem]]:
-    """`announce`: at start, say what takes time when it does (a reload says what it did when done)."""
+                   background: bool = False, announce: bool = False, *, store: IndexStore | None = None,
+                   previous: Snapshot | None = None) -> tuple[Snapshot | None, list[Problem]]:
+    """`announce`: at start, say what takes time when it does (a reload says what it did when done).
+    `store`: where built indexes are kept between starts; `previous`: the snapshot a reload replaces (its
+    unchanged entries are reused, not built again)."""
     kb, problems = check_knowledge(knowledge_dir, intents_dir)
     if kb is None:
         return None, problems
@@ -44,7 +49,8 @@ def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresho
             "(a few seconds; longer on a busy machine)")
     done = f"knowledge base {kb.version} ready"
     with announced_if_slow(what, done) if announce else contextlib.nullcontext():
-        matcher = Matcher(kb, thresholds, max_chars=max_chars, embedder=embedder, background=background)
+        matcher = Matcher(kb, thresholds, max_chars=max_chars, embedder=embedder, background=background,
+                          store=store, previous=previous.matcher if previous is not None else None)
     return Snapshot(kb, matcher), problems
 
 
@@ -53,9 +59,11 @@ class LiveKnowledge:
 
     def __init__(self, knowledge_dir: Path | None = None, intents_dir: Path | None = None,
                  thresholds: Thresholds | None = None, max_chars: int = 300, embedder: Embedder | None = None,
-                 background: bool = False):
+                 background: bool = False, cache_dir: Path | None = None):
         """`background`: sentence vectors not cached yet are computed while the bot answers by words (a
-        serving bot); a tool that compares answers (`kb impact`) waits for them."""
+        serving bot); a tool that compares answers (`kb impact`) waits for them. `cache_dir`: where the
+        built index is stored beside the sentence vectors, so that a restart loads it."""
+        self.store = IndexStore(cache_dir) if cache_dir is not None else None
         self.knowledge_dir = knowledge_dir
         self.embedder = embedder
         self.background = background
@@ -67,7 +75,7 @@ class LiveKnowledge:
         # the page is public, the administrator reads the messages in the log or with `kb check`).
         self.last_failed_reload: dict[str, object] | None = None
         snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars, embedder,
-                                            background, announce=True)
+                                            background, announce=True, store=self.store)
         if snapshot is None:
             raise KnowledgeError(problems)
         self.snapshot: Snapshot = snapshot
@@ -75,8 +83,10 @@ class LiveKnowledge:
     def reload(self) -> tuple[bool, list[Problem]]:
         """Build a new snapshot; swap it in only when it has no errors. Returns (swapped, problems)."""
         with self._reload_lock:
+            started = time.perf_counter()
             snapshot, problems = build_snapshot(self.knowledge_dir, self.intents_dir, self.thresholds,
-                                                self.max_chars, self.embedder, self.background)
+                                                self.max_chars, self.embedder, self.background, store=self.store,
+                                                previous=self.snapshot)
             from bot.observability import RELOADS
 
             RELOADS.labels("failed" if snapshot is None else "ok").inc()
@@ -91,5 +101,6 @@ class LiveKnowledge:
                             sum(p.severity == "error" for p in problems))
                 return False, problems
             self.snapshot = snapshot  # a single reference assignment: readers see old or new, never half
-            log.info("knowledge reloaded: version %s", snapshot.version)
+            log.info("knowledge reloaded: version %s (%d of %d entries indexed anew, %.1f s)", snapshot.version,
+                     snapshot.matcher.built.rebuilt, len(snapshot.kb.entries), time.perf_counter() - started)
             return True, problems

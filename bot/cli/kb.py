@@ -122,8 +122,9 @@ def cmd_kb_impact(args: argparse.Namespace) -> int:
             target = against(args.against, kdir, intents, Path(tmp))
             embedder = embedder_for(settings)
             old = LiveKnowledge(target.knowledge, target.intents, settings.thresholds, settings.max_message_chars,
-                                embedder)
-            new = LiveKnowledge(kdir, intents, settings.thresholds, settings.max_message_chars, embedder)
+                                embedder, cache_dir=settings.cache_dir)
+            new = LiveKnowledge(kdir, intents, settings.thresholds, settings.max_message_chars, embedder,
+                                cache_dir=settings.cache_dir)
         except ImpactError as exc:
             raise SettingsError(f"--against: {exc}") from None
         except KnowledgeError as exc:

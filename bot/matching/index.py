@@ -1,7 +1,10 @@
 """Recall: a BM25 inverted index over documents (one per entry or intent), built once per snapshot.
 
-Postings hold precomputed BM25 weights in numpy arrays, so a query costs one `bincount` over the
-postings of its own tokens: no scan over all questions.
+Every document's tokens are held as flat numpy arrays (token ids and term frequencies, one row per
+document), and the postings are the same pairs sorted by token: building is a few array operations,
+not a loop per token, and the arrays are what `bot/matching/stored.py` writes to disk. Postings hold
+precomputed BM25 weights, so a query costs one `bincount` over the postings of its own tokens: no scan
+over all questions.
 """
 
 from __future__ import annotations
@@ -9,6 +12,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 
@@ -19,67 +26,120 @@ B = 0.75
 ANSWER_TF = 0.3  # a token found only in an entry's answer counts for this much of one in a question
 SPARSE_SHARE = 25  # fewer postings than 1/25 of the documents: score only the documents they name
 COMMON_SHARE = 0.05  # tokens in more than this share of documents are skipped at recall when others remain
+DOC_SETS = 4096  # documents whose token sets are remembered (coverage asks for ~20 per message)
+_first = itemgetter(0)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """One document's distinct tokens: term frequency (questions count 1, its answer ANSWER_TF per
+    occurrence) and whether the token is in its own texts (questions, title, tags) or only its answer."""
+
+    tokens: tuple[str, ...]
+    tf: tuple[float, ...]
+    own: tuple[bool, ...]
+
+
+def token_row(texts: Sequence[str], background: str, tokenizer: Tokenizer) -> TokenRow:
+    # Counted by Counter's C loop: this runs for every entry of a cold build.
+    c: Counter[str] = Counter(map(_first, chain.from_iterable(map(tokenizer.index_tokens, texts))))
+    own = set(c)
+    if background:
+        for tok, n in Counter(map(_first, tokenizer.index_tokens(background))).items():
+            c[tok] += ANSWER_TF * n
+    return TokenRow(tuple(c), tuple(c.values()), tuple(t in own for t in c))
+
+
+@dataclass(frozen=True)
+class DocTokens:
+    """Rows of (token id, tf, own) per document, in document order: row i is `ptr[i]:ptr[i+1]`."""
+
+    vocabulary: list[str]
+    ptr: np.ndarray  # int64, documents + 1
+    tok: np.ndarray  # int32
+    tf: np.ndarray  # float32
+    own: np.ndarray  # bool
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[TokenRow]) -> DocTokens:
+        ids: dict[str, int] = {}
+        tok = np.fromiter((ids.setdefault(t, len(ids)) for r in rows for t in r.tokens), dtype=np.int32)
+        tf = np.fromiter((x for r in rows for x in r.tf), dtype=np.float32, count=len(tok))
+        own = np.fromiter((x for r in rows for x in r.own), dtype=bool, count=len(tok))
+        ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r.tokens) for r in rows], out=ptr[1:])
+        return cls(list(ids), ptr, tok, tf, own)
+
+    @property
+    def size(self) -> int:
+        return len(self.ptr) - 1
+
+    def row(self, i: int) -> TokenRow:
+        a, b = int(self.ptr[i]), int(self.ptr[i + 1])
+        vocab = self.vocabulary
+        return TokenRow(tuple(vocab[t] for t in self.tok[a:b].tolist()), tuple(self.tf[a:b].tolist()),
+                        tuple(self.own[a:b].tolist()))
 
 
 class RecallIndex:
-    def __init__(self, documents: Sequence[Sequence[str]], tokenizer: Tokenizer,
-                 background: Sequence[str] | None = None):
-        """`documents[i]` is the list of normalised texts (questions, title, tags) of document i;
-        `background[i]`, if given, is text that supports it more weakly (its answer). `tokenizer` is the
-        snapshot's (its names are words)."""
+    def __init__(self, docs: DocTokens, tokenizer: Tokenizer):
+        """`docs`: every document's tokens; `tokenizer`: the snapshot's (its names are words)."""
+        self.docs = docs
         self.tokenizer = tokenizer
-        index_tokens = tokenizer.index_tokens
-        self.size = len(documents)
-        self.doc_tokens: list[frozenset[str]] = []
-        self.background_tokens: list[frozenset[str]] = []
-        counts: list[Counter[str]] = []
-        lengths = np.zeros(self.size, dtype=np.float32)
-        df: Counter[str] = Counter()
-        for i, texts in enumerate(documents):
-            c: Counter[str] = Counter()
-            for text in texts:
-                for tok, _weight in index_tokens(text):
-                    c[tok] += 1
-            own = frozenset(c)
-            if background is not None:
-                for tok, _weight in index_tokens(background[i]):
-                    c[tok] += ANSWER_TF
-            counts.append(c)
-            self.doc_tokens.append(own)
-            self.background_tokens.append(frozenset(c) - own)
-            lengths[i] = sum(c.values())
-            df.update(c.keys())
+        self.size = docs.size
+        self.vocabulary = {t: i for i, t in enumerate(docs.vocabulary)}
+        doc_of = np.repeat(np.arange(self.size, dtype=np.int32), np.diff(docs.ptr))
+        lengths = np.bincount(doc_of, weights=docs.tf, minlength=self.size).astype(np.float32)
+        df = np.bincount(docs.tok, minlength=len(docs.vocabulary))
         avg = float(lengths.mean()) if self.size else 1.0
-        self.idf = {t: math.log(1 + (self.size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        self.idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
         self.max_idf = math.log(1 + (self.size + 0.5) / 0.5)
-        ids: dict[str, list[int]] = {}
-        weights: dict[str, list[float]] = {}
-        for i, c in enumerate(counts):
-            norm = K1 * (1 - B + B * lengths[i] / avg)
-            for tok, tf in c.items():
-                ids.setdefault(tok, []).append(i)
-                weights.setdefault(tok, []).append(self.idf[tok] * tf * (K1 + 1) / (tf + norm))
-        self.postings = {
-            t: (np.asarray(ids[t], dtype=np.int32), np.asarray(weights[t], dtype=np.float32)) for t in ids
-        }
+        tf = docs.tf.astype(np.float64)
+        norm = K1 * (1 - B + B * lengths.astype(np.float64) / avg)
+        weights = (self.idf[docs.tok] * tf * (K1 + 1) / (tf + norm[doc_of])).astype(np.float32)
+        # Postings: the same pairs sorted by token, documents ascending within a token (a stable sort).
+        order = np.argsort(docs.tok, kind="stable")
+        self._post_doc = doc_of[order]
+        self._post_weight = weights[order]
+        self._post_ptr = np.zeros(len(docs.vocabulary) + 1, dtype=np.int64)
+        np.cumsum(df, out=self._post_ptr[1:])
+        self._sets = lru_cache(maxsize=DOC_SETS)(self._token_sets)
+
+    @classmethod
+    def from_texts(cls, documents: Sequence[Sequence[str]], tokenizer: Tokenizer,
+                   background: Sequence[str] | None = None) -> RecallIndex:
+        """`documents[i]` is the list of normalised texts (questions, title, tags) of document i;
+        `background[i]`, if given, is text that supports it more weakly (its answer)."""
+        rows = [token_row(texts, background[i] if background is not None else "", tokenizer)
+                for i, texts in enumerate(documents)]
+        return cls(DocTokens.from_rows(rows), tokenizer)
+
+    def postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """(document ids ascending, BM25 weights) of a token; empty when no document has it."""
+        i = self.vocabulary.get(token)
+        if i is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        a, b = self._post_ptr[i], self._post_ptr[i + 1]
+        return self._post_doc[a:b], self._post_weight[a:b]
 
     def search(self, text: str, limit: int) -> list[tuple[int, float]]:
         """Top `limit` documents for a normalised text, best first, with their BM25 scores."""
         # One-character words (u:) are for coverage only: their postings are long and bigrams find the
         # same documents.
-        found = [(tok, weight) for tok, weight in set(self.tokenizer.index_tokens(text))
-                 if tok in self.postings and not tok.startswith("u:")]
+        found = [(self.vocabulary[tok], weight) for tok, weight in set(self.tokenizer.index_tokens(text))
+                 if tok in self.vocabulary and not tok.startswith("u:")]
         if not found:
             return []
+        ptr = self._post_ptr
         # Tokens in a large share of all documents (多少, 什么) add little to the ranking but most of
         # the work on a large knowledge base: leave them out when rarer tokens remain.
         common = max(50, int(self.size * COMMON_SHARE))
-        rare = [(t, w) for t, w in found if len(self.postings[t][0]) <= common]
+        rare = [(t, w) for t, w in found if ptr[t + 1] - ptr[t] <= common]
         if len(rare) >= 2:
             found = rare
-        arrays = [(self.postings[t][0], self.postings[t][1] * w) for t, w in found]
-        doc_ids = np.concatenate([a[0] for a in arrays])
-        weights = np.concatenate([a[1] for a in arrays])
+        spans = [(ptr[t], ptr[t + 1], w) for t, w in found]
+        doc_ids = np.concatenate([self._post_doc[a:b] for a, b, _w in spans])
+        weights = np.concatenate([self._post_weight[a:b] * w for a, b, w in spans])
         if len(doc_ids) * SPARSE_SHARE < self.size:
             # Few postings in a large index: sum per distinct document instead of over an array as long
             # as the index (at 100k entries that scan was most of a query's time). Both give documents
@@ -97,4 +157,21 @@ class RecallIndex:
         return [(int(hits[k]), float(scores[k])) for k in order]
 
     def token_idf(self, token: str) -> float:
-        return self.idf.get(token, self.max_idf)
+        i = self.vocabulary.get(token)
+        return float(self.idf[i]) if i is not None else self.max_idf
+
+    def doc_tokens(self, doc: int) -> frozenset[str]:
+        """Tokens of a document's own texts (questions, title, tags)."""
+        return self._sets(doc)[0]
+
+    def background_tokens(self, doc: int) -> frozenset[str]:
+        """Tokens found only in a document's answer."""
+        return self._sets(doc)[1]
+
+    def _token_sets(self, doc: int) -> tuple[frozenset[str], frozenset[str]]:
+        a, b = int(self.docs.ptr[doc]), int(self.docs.ptr[doc + 1])
+        vocab = self.docs.vocabulary
+        own = self.docs.own[a:b].tolist()
+        toks = [vocab[t] for t in self.docs.tok[a:b].tolist()]
+        return (frozenset(t for t, o in zip(toks, own, strict=True) if o),
+                frozenset(t for t, o in zip(toks, own, strict=True) if not o))

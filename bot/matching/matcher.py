@@ -12,8 +12,9 @@ import numpy as np
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.answered import AnsweredTypes
 from bot.matching.asked import Asked, AskedClassifier
+from bot.matching.build import build_index
+from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
-from bot.matching.index import RecallIndex
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     DIRECTORY_SCALE,
@@ -31,17 +32,16 @@ from bot.matching.rank import (
     similarities,
 )
 from bot.matching.scope import ScopeChecker
-from bot.matching.tokens import Tokenizer, pinyin
 from bot.matching.topics import TopicFinder
 from bot.semantic.checkpoint import CheckpointError
 
 if TYPE_CHECKING:
+    from bot.matching.stored import IndexStore
     from bot.semantic.model import Embedder
 
 log = logging.getLogger(__name__)
 
 RECALL_LIMIT = 20
-COMMON_WORD_SHARE = 5  # a word in more than one entry in this many is no name
 SHORT_MESSAGE = 6  # characters; a short message after an answer is read as a follow-up first
 _MEANINGFUL = re.compile(r"[\u3400-\u9fffa-z0-9]")
 
@@ -61,47 +61,39 @@ class Matcher:
     """Built once per knowledge base snapshot; immutable afterwards, so threads may share it."""
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None, max_chars: int = 300,
-                 embedder: Embedder | None = None, background: bool = False):
+                 embedder: Embedder | None = None, background: bool = False, *, store: IndexStore | None = None,
+                 previous: Matcher | None = None):
         """`background`: a knowledge base whose sentence vectors are not cached yet is encoded in a
-        thread while the matcher answers by words (a running bot's first start); otherwise now."""
+        thread while the matcher answers by words (a running bot's first start); otherwise now.
+        `store`: where the built index is kept between starts (loaded when it matches, else built and
+        written); `previous`: the matcher this one replaces, whose unchanged entries are reused."""
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(kb, max_chars=max_chars)
         self.asked = AskedClassifier(kb.aspects, kb.interrogatives, self.normalise)
-        questions = [tuple(dict.fromkeys(self.normalise.question(q) for q in e.questions)) for e in kb.entries]
-        terms = {self.normalise.question(t) for e in kb.entries for t in e.tags}
-        # A synonym group's standard word is a name (公租房, 潞河中学附属学校) unless many entries ask
-        # with it (什么, 怎么): such a word tells no entry from another.
-        texts_of = [" ".join(qs) for qs in questions]
-        common = max(2, len(texts_of) // COMMON_WORD_SHARE)
-        for group in kb.synonyms:
-            head = self.normalise.apply_synonyms(self.normalise.basic(group[0]))
-            if sum(head in t for t in texts_of) <= common:
-                terms.add(head)
-        self.lexicon = frozenset(t for t in terms if len(t) >= 2)
+        fingerprint = build_fingerprint(kb, self.normalise)
+        built = store.load(kb, fingerprint) if store is not None else None
+        if built is None:
+            built = build_index(kb, self.normalise, (previous.kb, previous.built) if previous is not None else None)
+            if store is not None:
+                store.save(kb, built)
+        self.built = built
+        self.lexicon = built.lexicon
         # This snapshot's own jieba dictionary: its names are words, an older snapshot's are not.
-        self.tokenizer = Tokenizer.for_names(self.lexicon)
+        self.tokenizer = built.tokenizer
+        self.index = built.index
         self.scope = ScopeChecker(kb, self.normalise.question, self.lexicon, self.tokenizer.words)
         self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division, self.tokenizer.words)
         # Place names are read as this snapshot's jieba words.
         self.answered = AnsweredTypes(kb, self.asked, self.normalise, self.tokenizer.words)
         self.docs: list[Document] = []
-        texts: list[list[str]] = []
-        answers: list[str] = []
-        for e, qs in zip(kb.entries, questions, strict=True):
-            tags = [self.normalise.question(t) for t in e.tags]
-            self.docs.append(self._document(e.id, "faq", e.topic, qs, frozenset(tags)))
-            texts.append([*qs, self.normalise.question(e.title), *tags])
-            answers.append(self.normalise.question(e.answer))
+        for e, t in zip(kb.entries, built.texts, strict=False):
+            self.docs.append(Document(e.id, "faq", e.topic, t.questions, t.words, t.pinyin, frozenset(t.terms)))
         self.intent_phrases: dict[str, str] = {}
-        for intent in kb.intents:
-            qs = tuple(dict.fromkeys(p for p in map(self.normalise.question, intent.phrases) if p))
-            for p in qs:
+        for intent, t in zip(kb.intents, built.texts[len(kb.entries):], strict=True):
+            for p in t.questions:
                 self.intent_phrases.setdefault(p, intent.id)
-            self.docs.append(self._document(intent.id, "intent", "", qs, frozenset()))
-            texts.append(list(qs))
-            answers.append("")
-        self.index = RecallIndex(texts, self.tokenizer, answers)
+            self.docs.append(Document(intent.id, "intent", "", t.questions, t.words, t.pinyin, frozenset()))
         self.embedder = embedder
         if embedder is not None:
             self._prepare_meaning(embedder, background)
@@ -128,17 +120,6 @@ class Matcher:
         # assignment, as a reload swaps a snapshot; logged once.
         log.error("sentence model unusable, matching by words only: %s", exc)
         self.embedder = None
-
-    def _document(self, key: str, kind: str, topic: str, qs: tuple[str, ...], terms: frozenset[str]) -> Document:
-        return Document(
-            key=key,
-            kind=kind,
-            topic=topic,
-            questions=qs,
-            question_words=tuple(" ".join(self.tokenizer.words(q)) for q in qs),
-            question_pinyin=tuple(pinyin(q) for q in qs),
-            terms=terms,
-        )
 
     # -- public -------------------------------------------------------------------------------
 

@@ -146,8 +146,8 @@ ANSWER_CREDIT = 0.5
 def coverage(q: Query, index: RecallIndex, doc_index: int) -> float:
     """Share of the message's bigrams (weighted by rarity) that the document contains, typos allowed,
     scaled down for messages too short to tell entries apart."""
-    tokens = index.doc_tokens[doc_index]
-    background = index.background_tokens[doc_index]
+    tokens = index.doc_tokens(doc_index)
+    background = index.background_tokens(doc_index)
     total = got = 0.0
     for tok, ptok, weight in q.bigrams:
         total += weight

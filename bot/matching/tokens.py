@@ -150,6 +150,7 @@ def char_pinyin(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=65_536)  # bigrams and words repeat across a knowledge base's texts
 def pinyin(text: str) -> str:
     """Toneless pinyin, one syllable per character, space separated."""
     return " ".join(char_pinyin(c) for c in text if not c.isspace())

@@ -123,3 +123,39 @@ def test_sighup_reloads(live):
         assert ask(live).text.startswith("预计2025年")
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+# -- incremental reload: what an edit changes is built again, nothing else --------------------------------
+
+
+def index_of(matcher):
+    """Everything built from the text, by token and entry rather than by array position."""
+    index = matcher.index
+    rows = [(frozenset(index.doc_tokens(i)), frozenset(index.background_tokens(i))) for i in range(index.size)]
+    idf = {t: round(float(index.idf[i]), 9) for t, i in index.vocabulary.items()}
+    return matcher.lexicon, matcher.built.texts, rows, idf
+
+
+def test_a_reload_after_editing_one_file_builds_only_what_changed(live):
+    from bot.matching.matcher import Matcher
+
+    edit(live, OLD, NEW)
+    assert live.reload()[0]
+    matcher = live.snapshot.matcher
+    in_file = [e for e in live.snapshot.kb.entries if e.path.endswith("transport.yaml")]
+    assert matcher.built.rebuilt == 1 < len(in_file) < len(live.snapshot.kb.entries)  # the one edited entry
+    assert ask(live).text.startswith("预计2025年")
+    assert index_of(matcher) == index_of(Matcher(live.snapshot.kb))  # the same as built from scratch
+
+
+def test_a_new_name_rebuilds_the_entries_that_contain_it_in_other_files(live):
+    from bot.matching.matcher import Matcher
+
+    assert "竣工通车" not in live.snapshot.matcher.lexicon
+    edit(live, "  tags: [厂通路, 大厂, 通车]", "  tags: [厂通路, 大厂, 通车, 竣工通车]")  # a tag on the first entry
+    assert live.reload()[0]
+    matcher = live.snapshot.matcher
+    assert "竣工通车" in matcher.lexicon and "竣工通车" in matcher.tokenizer.words("厂通路竣工通车了吗")
+    # The entry edited, and those of transport, housing and government services that say 竣工通车.
+    assert 3 <= matcher.built.rebuilt < len(live.snapshot.kb.entries) // 2
+    assert index_of(matcher) == index_of(Matcher(live.snapshot.kb))

@@ -119,7 +119,7 @@ def test_any_string_gets_a_decision(matcher, text):
 
 
 def test_recall_index_returns_best_documents_first():
-    index = RecallIndex([["公租房配租"], ["延时托管"], ["公租房保障率"]], plain_tokenizer())
+    index = RecallIndex.from_texts([["公租房配租"], ["延时托管"], ["公租房保障率"]], plain_tokenizer())
     hits = index.search("公租房配租", 2)
     assert [i for i, _ in hits] == [0, 2]
     assert hits[0][1] > hits[1][1] > 0
@@ -127,7 +127,7 @@ def test_recall_index_returns_best_documents_first():
 
 
 def test_recall_index_matches_pinyin_typos():
-    index = RecallIndex([["公租房"], ["森林公园"]], plain_tokenizer())
+    index = RecallIndex.from_texts([["公租房"], ["森林公园"]], plain_tokenizer())
     assert index.search("公组房", 1)[0][0] == 0
     assert index.search("森林工园", 1)[0][0] == 1
 

@@ -34,7 +34,7 @@ def test_question_words_are_not_names(matcher):
 def test_one_character_words_are_indexed(matcher):
     # 办, 住, 修: a one-character word of a question is a token of its own, so that a message can be
     # told apart by it (自来水费怎么交 shares 自来水 with the outage entry, but not 费 or 交).
-    assert {"u:办", "u:住"} <= set(matcher.index.postings)
+    assert {"u:办", "u:住"} <= set(matcher.index.vocabulary)
     assert Query.of("自来水费怎么交", matcher.lexicon, matcher.tokenizer, matcher.index).bigrams[-1][0] == "u:交"
 
 

@@ -37,7 +37,7 @@ def test_a_name_removed_by_a_reload_is_no_longer_a_word(tmp_path):
     assert swapped
     new = live.snapshot.matcher
     assert NAME not in new.lexicon and NAME not in new.tokenizer.words(QUESTION)
-    assert f"w:{NAME}" not in new.index.postings
+    assert f"w:{NAME}" not in new.index.vocabulary
     assert NAME in old.tokenizer.words(QUESTION)  # a reader still holding the old snapshot is unchanged
 
 
