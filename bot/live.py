@@ -37,12 +37,13 @@ class Snapshot:
 
 def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresholds: Thresholds,
                    max_chars: int = 300, embedder: Embedder | None = None,
-                   background: bool = False, announce: bool = False, *, store: IndexStore | None = None,
+                   background: bool = False, announce: bool = False, *, cache_dir: Path | None = None,
                    previous: Snapshot | None = None) -> tuple[Snapshot | None, list[Problem]]:
     """`announce`: at start, say what takes time when it does (a reload says what it did when done).
-    `store`: where built indexes are kept between starts; `previous`: the snapshot a reload replaces (its
-    unchanged entries are reused, not built again)."""
-    kb, problems = check_knowledge(knowledge_dir, intents_dir)
+    `cache_dir`: where knowledge files read and indexes built are kept between starts; `previous`: the
+    snapshot a reload replaces (its unchanged entries are reused, not built again)."""
+    kb, problems = check_knowledge(knowledge_dir, intents_dir, cache_dir=cache_dir)
+    store = IndexStore(cache_dir) if cache_dir is not None else None
     if kb is None:
         return None, problems
     what = (f"preparing the knowledge base: indexing {kb.question_count} questions of {len(kb.entries)} entries "
@@ -62,8 +63,9 @@ class LiveKnowledge:
                  background: bool = False, cache_dir: Path | None = None):
         """`background`: sentence vectors not cached yet are computed while the bot answers by words (a
         serving bot); a tool that compares answers (`kb impact`) waits for them. `cache_dir`: where the
-        built index is stored beside the sentence vectors, so that a restart loads it."""
-        self.store = IndexStore(cache_dir) if cache_dir is not None else None
+        knowledge files read and the built index are kept beside the sentence vectors, so that a restart
+        reads and builds only what changed."""
+        self.cache_dir = cache_dir
         self.knowledge_dir = knowledge_dir
         self.embedder = embedder
         self.background = background
@@ -75,7 +77,7 @@ class LiveKnowledge:
         # the page is public, the administrator reads the messages in the log or with `kb check`).
         self.last_failed_reload: dict[str, object] | None = None
         snapshot, problems = build_snapshot(knowledge_dir, intents_dir, self.thresholds, max_chars, embedder,
-                                            background, announce=True, store=self.store)
+                                            background, announce=True, cache_dir=cache_dir)
         if snapshot is None:
             raise KnowledgeError(problems)
         self.snapshot: Snapshot = snapshot
@@ -85,8 +87,8 @@ class LiveKnowledge:
         with self._reload_lock:
             started = time.perf_counter()
             snapshot, problems = build_snapshot(self.knowledge_dir, self.intents_dir, self.thresholds,
-                                                self.max_chars, self.embedder, self.background, store=self.store,
-                                                previous=self.snapshot)
+                                                self.max_chars, self.embedder, self.background,
+                                                cache_dir=self.cache_dir, previous=self.snapshot)
             from bot.observability import RELOADS
 
             RELOADS.labels("failed" if snapshot is None else "ok").inc()

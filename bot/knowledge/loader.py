@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from bot.knowledge.fields import SLUG, Collector, Spec, did_you_mean
+from bot.knowledge.parsed import ParsedFiles
 from bot.knowledge.problems import KnowledgeError, Problem
 from bot.knowledge.schema import (
     Aspect,
@@ -23,7 +24,7 @@ from bot.knowledge.schema import (
     Source,
     WelcomeExample,
 )
-from bot.knowledge.yaml_source import Located, YamlProblem, read_yaml_file
+from bot.knowledge.yaml_source import MAX_FILE_BYTES, Located, YamlProblem, parse_yaml, read_yaml_file
 
 # Files in knowledge/ that are not lists of entries.
 SPECIAL_FILES = {"synonyms.yaml", "aspects.yaml", "language.yaml", "replies.yaml", "scope.yaml", "asked.yaml"}
@@ -201,23 +202,30 @@ def load_knowledge(knowledge_dir: Path | None = None, intents_dir: Path | None =
 
 
 def check_knowledge(
-    knowledge_dir: Path | None = None, intents_dir: Path | None = None, *, partial: bool = False
+    knowledge_dir: Path | None = None, intents_dir: Path | None = None, *, partial: bool = False,
+    cache_dir: Path | None = None,
 ) -> tuple[KnowledgeBase | None, list[Problem]]:
     """Load and validate everything; return the snapshot (None when there are errors) and all problems.
 
     `partial` returns, despite errors, what did load (the valid entries), for `kb check` to lint: an
-    administrator fixing one error should still see every warning at once. Never serve a partial one."""
+    administrator fixing one error should still see every warning at once. Never serve a partial one.
+    `cache_dir`: where files that loaded cleanly are remembered by content (`parsed.py`), so that only
+    changed files are read again."""
     kdir = Path(knowledge_dir) if knowledge_dir else default_knowledge_dir()
     idir = Path(intents_dir) if intents_dir else default_intents_dir(kdir)
-    loader = _Loader(kdir, idir)
+    parsed = ParsedFiles(cache_dir / "knowledge") if cache_dir is not None else None
+    loader = _Loader(kdir, idir, parsed)
     kb = loader.run(partial)
+    if parsed is not None and kb is not None and not any(p.severity == "error" for p in loader.problems):
+        parsed.prune()
     return kb, loader.problems
 
 
 class _Loader:
-    def __init__(self, kdir: Path, idir: Path):
+    def __init__(self, kdir: Path, idir: Path, parsed: ParsedFiles | None = None):
         self.kdir = kdir
         self.idir = idir
+        self.parsed = parsed
         self.problems: list[Problem] = []
         # Ids of entries dropped for an error of their own: naming them elsewhere is not a second error.
         self.dropped: set[str] = set()
@@ -229,10 +237,10 @@ class _Loader:
         except ValueError:
             return str(path)
 
-    def read(self, path: Path) -> tuple[Collector, Located | None]:
+    def read(self, path: Path, data: bytes | None = None) -> tuple[Collector, Located | None]:
         col = Collector(self.rel(path))
         try:
-            node = read_yaml_file(path)
+            node = read_yaml_file(path) if data is None else parse_yaml(data)
         except YamlProblem as exc:
             col.error((exc.line, exc.column), exc.message)
             node = None
@@ -279,7 +287,15 @@ class _Loader:
         )
 
     def entry_file(self, path: Path) -> list[Entry]:
-        col, node = self.read(path)
+        data = self.remembered_bytes(path)
+        if data is not None:
+            assert self.parsed is not None
+            hit = self.parsed.get(data, self.rel(path))
+            if hit is not None:
+                entries, warnings = hit
+                self.problems.extend(warnings)
+                return entries
+        col, node = self.read(path, data)
         out: list[Entry] = []
         if node is None:
             if not col.problems:
@@ -292,7 +308,19 @@ class _Loader:
                 if entry is not None:
                     out.append(entry)
         self.problems.extend(col.problems)
+        if data is not None and self.parsed is not None and not any(p.severity == "error" for p in col.problems):
+            self.parsed.put(data, out, col.problems)
         return out
+
+    def remembered_bytes(self, path: Path) -> bytes | None:
+        """The file's bytes, read once, when files are remembered and it is not over the size limit (then
+        it is read and refused as usual)."""
+        if self.parsed is None:
+            return None
+        try:
+            return path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
+        except OSError:
+            return None
 
     def entry(self, col: Collector, node: Located) -> Entry | None:
         before = len(col.problems)
@@ -334,6 +362,7 @@ class _Loader:
         first: dict[str, Entry] = {}
         questions: dict[str, Entry] = {}
         ids = [e.id for e in entries]
+        known = set(ids)
         for e in entries:
             where = Collector(e.path)
             if e.id in first:
@@ -350,7 +379,7 @@ class _Loader:
             for ref in e.follow_ups:
                 if ref in self.dropped:
                     continue  # that entry's own error is reported where it is
-                if ref not in ids:
+                if ref not in known:
                     where.error((e.line, 3), f"`follow_ups` of `{e.id}` names unknown entry `{ref}`"
                                 + did_you_mean(ref, ids))
                 elif ref == e.id:

@@ -1,0 +1,93 @@
+"""Knowledge files remembered by content: the same knowledge base, read again only where a file changed."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import stat
+
+import pytest
+
+from bot.knowledge import loader
+from bot.knowledge.loader import check_knowledge
+from tests.auxil.kb import BUNDLED, INTENTS
+
+
+@pytest.fixture
+def copied(tmp_path):
+    shutil.copytree(BUNDLED, tmp_path / "knowledge")
+    shutil.copytree(INTENTS, tmp_path / "intents")
+    return tmp_path / "knowledge", tmp_path / "intents"
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """How many YAML files were parsed."""
+    count = [0]
+    real = loader.parse_yaml
+
+    def counting(data):
+        count[0] += 1
+        return real(data)
+
+    monkeypatch.setattr(loader, "parse_yaml", counting)
+    return count
+
+
+def load(kdir, idir, cache):
+    kb, problems = check_knowledge(kdir, idir, cache_dir=cache)
+    assert kb is not None
+    return kb, problems
+
+
+def test_remembered_files_give_the_same_knowledge_base(copied, tmp_path, parses):
+    kdir, idir = copied
+    cache = tmp_path / "cache"
+    first, first_problems = load(kdir, idir, cache)
+    topic_files = len([p for p in kdir.glob("*.yaml") if p.name not in loader.SPECIAL_FILES])
+    assert parses[0] == topic_files
+    remembered = list((cache / "knowledge").glob("entries-*.json"))
+    assert len(remembered) == topic_files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in remembered)
+    again, again_problems = load(kdir, idir, cache)
+    assert parses[0] == topic_files  # nothing parsed the second time
+    assert again.entries == first.entries and again.version == first.version
+    assert again_problems == first_problems
+
+
+def test_only_the_edited_file_is_read_again(copied, tmp_path, parses):
+    kdir, idir = copied
+    cache = tmp_path / "cache"
+    load(kdir, idir, cache)
+    before = parses[0]
+    path = kdir / "transport.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("预计2024年竣工通车。", "预计2025年竣工通车。", 1),
+                    encoding="utf-8")
+    kb, _ = load(kdir, idir, cache)
+    assert parses[0] == before + 1
+    assert kb.by_id["changtong-road-opening"].answer.startswith("预计2025年")
+
+
+def test_a_damaged_remembered_file_is_read_from_the_yaml_again(copied, tmp_path, parses, caplog):
+    kdir, idir = copied
+    cache = tmp_path / "cache"
+    first, _ = load(kdir, idir, cache)
+    for n, path in enumerate(sorted((cache / "knowledge").glob("entries-*.json"))):
+        # Garbage, a wrong type where a text belongs, and an entry without its answer.
+        damaged = ["{not json", path.read_text(encoding="utf-8").replace('"answer": "', '"answer": ["', 1),
+                   path.read_text(encoding="utf-8").replace('"answer"', '"answr"', 1)][n % 3]
+        path.write_text(damaged, encoding="utf-8")
+    before = parses[0]
+    with caplog.at_level(logging.WARNING, logger="bot.knowledge.parsed"):
+        again, _ = load(kdir, idir, cache)
+    assert again.entries == first.entries
+    assert parses[0] > before and "ignoring remembered knowledge file" in caplog.text
+
+
+def test_a_file_with_errors_is_never_remembered(copied, tmp_path):
+    kdir, idir = copied
+    path = kdir / "transport.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  answer:", "  answr:", 1), encoding="utf-8")
+    kb, problems = check_knowledge(kdir, idir, cache_dir=tmp_path / "cache")
+    assert kb is None and any("answr" in str(p) for p in problems)
+    again_kb, again = check_knowledge(kdir, idir, cache_dir=tmp_path / "cache")
+    assert again_kb is None and [str(p) for p in again] == [str(p) for p in problems]
