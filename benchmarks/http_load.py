@@ -1,0 +1,271 @@
+"""Throughput of the HTTP API in one process: concurrent clients, SQLite and PostgreSQL, beside the previous code.
+
+Usage:
+    .venv/bin/python benchmarks/http_load.py [--clients 20,100] [--databases sqlite,postgresql]
+        [--seconds 20] [--baseline REF | --baseline none] [--database-url URL]
+
+Starts `resident-bot serve --no-telegram` (words only, so that the HTTP path and the storage are what is
+measured; questions the words answer never ask a sentence model anyway) on 127.0.0.1 with a fresh
+database: a new SQLite file, or a PostgreSQL schema of its own. `clients` simulated residents each send
+their next message as soon as the previous reply arrives (closed loop), for `seconds` after a short
+warm-up, questions the knowledge base answers and follow-ups. Then it waits for the background writer
+and counts the records: every answered message must be stored exactly once.
+
+Each configuration runs on this checkout and on --baseline (`git archive` of that ref into a temporary
+directory, run with this venv) in the same run, one after the other. Columns: msg/s, p50/p99 latency,
+errors (non-200 or no answer), records stored / messages answered, the server's CPU time per message
+(less sensitive than wall time to what else the machine is doing) and its peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from serve_process import free_port  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tests.auxil.db import in_schema  # noqa: E402
+
+BASELINE = "c4de4ba"  # main just before issue 20's changes landed
+SALT = "http-load-benchmark"
+WARM_UP = 3.0  # seconds of traffic not counted: connections opened, caches warm
+# Conversations the words answer (a follow-up is the second message): a resident repeats them.
+TURNS = [["厂通路哪年通车", "那什么时候开工的"], ["和滨海新区跨省通办多少项", "那廊坊呢"], ["潞河附校晚托到几点"],
+         ["公租房配租了多少户"], ["绿心公园几点开门"], ["三大建築什麼時候開放"], ["城市副中心公积金怎么提取"]]
+
+
+@dataclasses.dataclass
+class Result:
+    code: str
+    database: str
+    clients: int
+    seconds: float = 0.0
+    answered: int = 0
+    errors: int = 0
+    latencies: list[float] = dataclasses.field(default_factory=list)
+    stored: int = -1
+    cpu: float = 0.0
+    rss_mb: float = 0.0
+    note: str = ""
+
+    def cells(self) -> list[str]:
+        lat = sorted(self.latencies)
+
+        def pct(q: float) -> str:
+            return f"{lat[min(len(lat) - 1, int(len(lat) * q))] * 1000:.1f}" if lat else "-"
+
+        # msg/s and latencies from the counted seconds; records against every message answered.
+        rate = len(lat) / self.seconds if self.seconds else 0.0
+        per = f"{self.cpu * 1000 / len(lat):.2f}" if lat else "-"
+        return [self.code, self.database, str(self.clients), f"{rate:.0f}", pct(0.5), pct(0.99), str(self.errors),
+                f"{self.stored} / {self.answered}", per, f"{self.rss_mb:.0f}", self.note]
+
+
+HEADER = ["code", "database", "clients", "msg/s", "p50 ms", "p99 ms", "errors", "records / messages",
+          "server CPU ms/msg", "peak RSS MB", "note"]
+
+
+@contextlib.contextmanager
+def code_checkout(ref: str) -> Iterator[Path]:
+    if ref == "HEAD+":
+        yield ROOT
+        return
+    with tempfile.TemporaryDirectory(prefix="http-load-baseline-") as tmp:
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        yield Path(tmp)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Database:
+    def __init__(self, kind: str, base_url: str, work: Path):
+        self.kind, self.base_url, self.work = kind, base_url, work
+        self.schemas: list[str] = []
+
+    def fresh(self, code_dir: Path) -> str:
+        """A new, upgraded database (by the code under test)."""
+        if self.kind == "sqlite":
+            url = f"sqlite:///{self.work}/{uuid.uuid4().hex[:10]}.sqlite3"
+        else:
+            name = f"http_load_{uuid.uuid4().hex[:10]}"
+            engine = create_engine(self.base_url)
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{name}"'))
+            engine.dispose()
+            self.schemas.append(name)
+            url = in_schema(self.base_url, name)
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=code_dir, check=True,
+                       capture_output=True, env={**os.environ, "PYTHONPATH": str(code_dir), "DATABASE_URL": url})
+        return url
+
+    def drop(self) -> None:
+        if not self.schemas:
+            return
+        engine = create_engine(self.base_url)
+        with engine.begin() as conn:
+            for name in self.schemas:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        engine.dispose()
+
+
+def count_interactions(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM interactions")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def wait_stored(url: str, expected: int, settle: float = 15, limit: float = 120) -> int:
+    """Records once the writer is done: all expected are in, or nothing changed for `settle` s."""
+    last, changed, deadline = -1, time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        n = count_interactions(url)
+        if n >= expected:
+            return n
+        if n != last:
+            last, changed = n, time.monotonic()
+        if time.monotonic() - changed > settle:
+            return n
+        time.sleep(0.5)
+    return count_interactions(url)
+
+
+async def load(url: str, clients: int, seconds: float, result: Result, cpu: Callable[[], float]) -> None:
+    """Closed loop; the server's CPU time is read at the start and the end of the counted seconds."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0)
+    start = time.monotonic()
+    counting_from, stop = start + WARM_UP, start + WARM_UP + seconds
+
+    async def meter() -> None:
+        await asyncio.sleep(WARM_UP)
+        before = cpu()
+        await asyncio.sleep(seconds)
+        result.cpu = cpu() - before
+
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        async def resident(n: int) -> None:
+            i = 0
+            while time.monotonic() < stop:
+                for message in TURNS[(n + i) % len(TURNS)]:
+                    began = time.monotonic()
+                    try:
+                        r = await client.post(f"{url}/api/v1/messages",
+                                              json={"user": f"load-{n}", "text": message})
+                        ok = r.status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    if not ok:
+                        result.errors += 1
+                        continue
+                    result.answered += 1  # every answer is a record, warm-up included
+                    if began >= counting_from and time.monotonic() <= stop:
+                        result.latencies.append(time.monotonic() - began)
+                i += 1
+
+        await asyncio.gather(meter(), *(resident(n) for n in range(clients)))
+    result.seconds = seconds
+
+
+def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: float) -> Result:
+    result = Result(code, db.kind, clients)
+    url = db.fresh(code_dir)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(code_dir), "DATABASE_URL": url, "USER_ID_SALT": SALT,
+           "DATA_DIR": str(db.work / f"data-{uuid.uuid4().hex[:8]}"), "CACHE_DIR": str(db.work / "cache"),
+           "SEMANTIC_MODEL": "off", "RATE_LIMIT_PER_MINUTE": "10000000", "API_RATE_PER_MINUTE": "10000000",
+           "REDIS_URL": "", "HOST": "127.0.0.1"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)],
+                            cwd=code_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.3)
+        else:
+            result.note = "did not start"
+            return result
+        asyncio.run(load(base, clients, seconds, result, lambda: process_cpu(proc.pid)))
+        result.stored = wait_stored(url, result.answered)
+        result.rss_mb = peak_rss_mb(proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="20,100")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare with, or none")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    codes = [("this", "HEAD+")] + ([] if args.baseline == "none" else [(f"baseline {args.baseline}", args.baseline)])
+    load_before = os.getloadavg()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="http-load-") as work:
+        dbs = [Database(kind, args.database_url, Path(work)) for kind in args.databases.split(",")]
+        try:
+            for db in dbs:
+                for clients in (int(c) for c in args.clients.split(",")):
+                    for code, ref in codes:
+                        with code_checkout(ref) as code_dir:
+                            print(f"… {code}, {db.kind}, {clients} clients", file=sys.stderr, flush=True)
+                            results.append(run_one(code, code_dir, db, clients, args.seconds))
+        finally:
+            for db in dbs:
+                db.drop()
+    print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average before "
+          f"{load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}; {args.seconds:g} s counted per row after "
+          f"{WARM_UP:g} s of warm-up; the clients run on the same cores\n")
+    print("| " + " | ".join(HEADER) + " |")
+    print("|" + "---|" * len(HEADER))
+    for r in results:
+        print("| " + " | ".join(r.cells()) + " |", flush=True)
+    print("\ntarget (issue 20): PostgreSQL, 20 clients, one process: ≥ 400 msg/s, p99 ≤ 100 ms, 0 errors, "
+          "records = messages")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
