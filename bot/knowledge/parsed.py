@@ -10,10 +10,8 @@ exactly is parsed again, never trusted. Paths are not stored: they are the file'
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -22,6 +20,7 @@ import time
 from functools import cache
 from pathlib import Path
 
+from bot.fingerprint import code_fingerprint
 from bot.knowledge.problems import Problem
 from bot.knowledge.schema import Entry, Source
 
@@ -37,13 +36,7 @@ _LISTS = ("questions", "follow_ups", "tags", "aspects")
 
 @cache
 def loader_fingerprint() -> str:
-    h = hashlib.sha256(f"format {FORMAT}".encode())
-    here = Path(__file__).parent
-    for module in _MODULES:
-        h.update((here / f"{module}.py").read_bytes())
-    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        h.update(importlib.metadata.version("PyYAML").encode())
-    return h.hexdigest()
+    return code_fingerprint(f"format {FORMAT}", Path(__file__).parent, _MODULES, ("PyYAML",))
 
 
 class Unreadable(Exception):

@@ -11,7 +11,6 @@ all rows at once (array operations), because one entry changes every document's 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import re
 from collections import Counter
@@ -24,6 +23,7 @@ from typing import cast
 
 import numpy as np
 
+from bot.fingerprint import code_fingerprint as fingerprint_of_code
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.index import DocTokens, RecallIndex, TokenRow, token_row
 from bot.matching.normalise import Normaliser
@@ -63,16 +63,7 @@ class BuiltIndex:
 @cache
 def code_fingerprint() -> str:
     """The building code and the libraries it relies on: a stored index from other code is stale."""
-    h = hashlib.sha256(f"format {INDEX_FORMAT}".encode())
-    here = Path(__file__).parent
-    for module in _BUILDING_MODULES:
-        h.update((here / f"{module}.py").read_bytes())
-    for lib in _LIBRARIES:
-        try:
-            h.update(f"{lib} {importlib.metadata.version(lib)}".encode())
-        except importlib.metadata.PackageNotFoundError:
-            h.update(f"{lib} -".encode())
-    return h.hexdigest()
+    return fingerprint_of_code(f"format {INDEX_FORMAT}", Path(__file__).parent, _BUILDING_MODULES, _LIBRARIES)
 
 
 def fingerprint(kb: KnowledgeBase, normaliser: Normaliser) -> str:
