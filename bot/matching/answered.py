@@ -13,7 +13,7 @@ not derived from the rest either. Computed once per knowledge base snapshot.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.knowledge.problems import Problem
@@ -63,11 +63,15 @@ class Answered:
 
 
 class AnsweredTypes:
-    """Every entry's answered kinds for one knowledge base snapshot."""
+    """Every entry's answered kinds for one knowledge base snapshot, each derived when first asked for
+    (an entry that is the best match) and kept: a start derives none of a large knowledge base's."""
 
     def __init__(self, kb: KnowledgeBase, classifier: AskedClassifier | None = None,
-                 normaliser: Normaliser | None = None, words: Callable[[str], tuple[str, ...]] | None = None):
-        """`words`: the snapshot's jieba words (its names are words); jieba's main dictionary by default."""
+                 normaliser: Normaliser | None = None, words: Callable[[str], tuple[str, ...]] | None = None,
+                 place_counts: Mapping[str, int] | None = None):
+        """`words`: the snapshot's jieba words (its names are words); jieba's main dictionary by default.
+        `place_counts`: in how many entries' answers each place name is (`place_names`), counted
+        beforehand for a large knowledge base (facts.py); counted here if None."""
         self.kb = kb
         self.words = words or plain_tokenizer().words
         self._normaliser = normaliser or Normaliser(kb)
@@ -86,11 +90,20 @@ class AnsweredTypes:
         self._suffixes = suffixes
         self._kinds = {a.id for a in aspects}
         self._not_stated = tuple(kb.language.not_stated)
-        self._common_places = self._places_in_many(kb)
-        self.by_entry = {e.id: self.derive(e) for e in kb.entries}
+        self._common_places = self._places_in_many(kb, place_counts)
+        self._derived: dict[str, Answered] = {}
 
     def __getitem__(self, entry_id: str) -> Answered:
-        return self.by_entry[entry_id]
+        found = self._derived.get(entry_id)
+        if found is None:
+            # Two threads may both derive it: the same result, and the first one kept.
+            found = self._derived.setdefault(entry_id, self.derive(self.kb.by_id[entry_id]))
+        return found
+
+    @property
+    def by_entry(self) -> dict[str, Answered]:
+        """Every entry's (all derived now)."""
+        return {e.id: self[e.id] for e in self.kb.entries}
 
     def derive(self, e: Entry) -> Answered:
         text = _AS_OF.sub("", self._stated_text(e.answer))
@@ -161,12 +174,18 @@ class AnsweredTypes:
                 out.update(a.kind for a in self._asked.asked(self._normaliser(clause).phrased) if not a.weak)
         return out
 
-    def _places_in_many(self, kb: KnowledgeBase) -> frozenset[str]:
+    def place_names(self, e: Entry) -> frozenset[str]:
+        """The place names (by the suffix patterns) an entry's answer states."""
+        return frozenset(n for n, _k, _s in self._names(self._stated_text(e.answer)))
+
+    def _places_in_many(self, kb: KnowledgeBase, counts: Mapping[str, int] | None) -> frozenset[str]:
         """Place names (by the suffix patterns) found in the answers of many entries: the sub-center, 通州区."""
-        counts: dict[str, int] = {}
-        for e in kb.entries:
-            for name in {n for n, _k, _s in self._names(self._stated_text(e.answer))}:
-                counts[name] = counts.get(name, 0) + 1
+        if counts is None:
+            counted: dict[str, int] = {}
+            for e in kb.entries:
+                for name in self.place_names(e):
+                    counted[name] = counted.get(name, 0) + 1
+            counts = counted
         many = max(2, len(kb.entries) // _COMMON_PLACE_SHARE)
         return frozenset(n for n, c in counts.items() if c >= many) | frozenset(kb.topics)
 
@@ -180,7 +199,7 @@ class AnsweredTypes:
     def disagreements(self) -> list[tuple[Entry, str]]:
         """(entry, kind) where the entry declares a kind its answer does not state (for kb check)."""
         return [(e, k) for e in self.kb.entries for k in e.aspects
-                if k in self._kinds and k not in self.by_entry[e.id].mentioned]
+                if k in self._kinds and k not in self[e.id].mentioned]
 
 
 def declaration_warnings(answered: AnsweredTypes) -> list[Problem]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import chain
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -29,9 +29,12 @@ from bot.matching.index import DocTokens, RecallIndex, TokenRow, token_row
 from bot.matching.normalise import Normaliser
 from bot.matching.tokens import Tokenizer, pinyin
 
+if TYPE_CHECKING:
+    from bot.matching.facts import EntryFacts
+
 # The layout of what is built (and stored). Raise it when the meaning of a stored field changes; any
 # change to the code that builds is caught anyway by `code_fingerprint`.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: with the entries' facts (facts.py)
 COMMON_WORD_SHARE = 5  # a word in more than one entry in this many is no name
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
 # Modules whose code decides what is built: a change to any of them makes stored indexes stale.
@@ -58,6 +61,7 @@ class BuiltIndex:
     texts: list[DocText]  # the knowledge base's entries in order, then its intents
     index: RecallIndex
     rebuilt: int = 0  # entries normalised and tokenised by this build (the others were reused or loaded)
+    facts: EntryFacts | None = None  # what the honesty tables are summed from (facts.py), built after the index
 
 
 @cache

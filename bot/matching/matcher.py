@@ -15,6 +15,8 @@ from bot.matching.asked import Asked, AskedClassifier
 from bot.matching.build import build_index
 from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
+from bot.matching.facts import build_facts
+from bot.matching.facts import fingerprint as facts_fingerprint
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     DIRECTORY_SCALE,
@@ -72,20 +74,28 @@ class Matcher:
         self.normalise = Normaliser(kb, max_chars=max_chars)
         self.asked = AskedClassifier(kb.aspects, kb.interrogatives, self.normalise)
         fingerprint = build_fingerprint(kb, self.normalise)
-        built = store.load(kb, fingerprint) if store is not None else None
+        facts_fp = facts_fingerprint(kb, fingerprint)
+        built = store.load(kb, fingerprint, facts_fp) if store is not None else None
         if built is None:
-            built = build_index(kb, self.normalise, (previous.kb, previous.built) if previous is not None else None)
+            replaced = (previous.kb, previous.built) if previous is not None else None
+            built = build_index(kb, self.normalise, replaced)
+            built = replace(built, facts=build_facts(kb, self.normalise, built, facts_fp, replaced))
             if store is not None:
                 store.save(kb, built)
+        assert built.facts is not None
         self.built = built
         self.lexicon = built.lexicon
         # This snapshot's own jieba dictionary: its names are words, an older snapshot's are not.
         self.tokenizer = built.tokenizer
         self.index = built.index
-        self.scope = ScopeChecker(kb, self.normalise.question, self.lexicon, self.tokenizer.words)
-        self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division, self.tokenizer.words)
+        # The honesty tables, summed from every entry's facts (facts.py) rather than read from every text.
+        facts = built.facts
+        self.scope = ScopeChecker(kb, self.normalise.question, self.lexicon, self.tokenizer.words, facts.texts)
+        questions = frozenset(q for t in built.texts[: len(kb.entries)] for q in t.questions)
+        self.topics = TopicFinder(kb, self.normalise.question, self.scope.is_division, self.tokenizer.words,
+                                  questions=questions, entry_words=facts.topic_words(kb))
         # Place names are read as this snapshot's jieba words.
-        self.answered = AnsweredTypes(kb, self.asked, self.normalise, self.tokenizer.words)
+        self.answered = AnsweredTypes(kb, self.asked, self.normalise, self.tokenizer.words, facts.place_counts())
         self.docs: list[Document] = []
         for e, t in zip(kb.entries, built.texts, strict=False):
             self.docs.append(Document(e.id, "faq", e.topic, t.questions, t.words, t.pinyin, frozenset(t.terms)))

@@ -19,11 +19,13 @@ Names are found in the normalised message by:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.places import GRAMMAR_TAGS, NAME_TAGS, Gazetteer, Tags, gazetteer, jieba_tags
-from bot.matching.tokens import pinyin, plain_tokenizer
+from bot.matching.sounds import Sounds
+from bot.matching.tokens import plain_tokenizer
 
 OTHER_GAP = 3  # characters allowed between 其他/别的 and its kind word (其他的学校, 别的几个区)
 # jieba tags many ordinary two-character words as places (东西, 城市, 上门, 延时): a name found by its tag
@@ -44,9 +46,10 @@ class ScopeChecker:
     """Built once per knowledge base snapshot, from its scope.yaml and entries; immutable afterwards."""
 
     def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str], lexicon: frozenset[str] = frozenset(),
-                 words: Callable[[str], tuple[str, ...]] | None = None):
+                 words: Callable[[str], tuple[str, ...]] | None = None, texts: TopicTexts | None = None):
         """`lexicon`: the knowledge base's names taught to the tokenizer (天时名苑, 中仓): parts of names.
-        `words`: the snapshot's jieba words (its names are words); jieba's main dictionary by default."""
+        `words`: the snapshot's jieba words (its names are words); jieba's main dictionary by default.
+        `texts`: the topics' texts built beforehand (`topic_texts` of this knowledge base); built if None."""
         self.words = words or plain_tokenizer().words
         s = kb.scope
         self.enabled = bool(s.home)
@@ -58,12 +61,13 @@ class ScopeChecker:
         self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=len, reverse=True))
         self._province = s.province
         self._lexicon = lexicon
-        self.topic_text: dict[str, str] = {}
-        self.topic_sound: dict[str, str] = {}  # the same in pinyin: 路城 (a typo) is 潞城
-        for topic in kb.topics:
-            texts = [norm(x) for e in kb.entries_in(topic) for x in (e.title, *e.questions, e.answer, *e.tags)]
-            self.topic_text[topic] = "\n".join(texts)
-            self.topic_sound[topic] = "".join(f" {pinyin(t)} |" for t in texts)
+        # Every topic's texts, and the same in pinyin (路城, a typo, is 潞城): built with the index and
+        # stored with it (facts.py) for a large knowledge base, else here.
+        texts = texts or topic_texts(kb, normalise)
+        self.topic_text = texts.text
+        self.topic_sound = texts.sound
+        self._sounds = texts.sounds
+        self._near = texts.near
         self._gazetteer: Gazetteer | None = None
         self._tags: Tags | None = None
 
@@ -73,9 +77,10 @@ class ScopeChecker:
             tags = jieba_tags()
             # The provinces the knowledge base speaks of (天津, 河北 for the sub-center): their counties are
             # named without suffix too (香河, 武清).
-            base = gazetteer(self._province)
-            near = frozenset(base.forms[text[a:b]].province for text in self.topic_text.values()
-                             for a, b in _gazetteer_spans(base, text))
+            near = self._near
+            if near is None:
+                base = gazetteer(self._province)
+                near = provinces_named(self.topic_text.values(), base)
             self._tags, self._gazetteer = tags, gazetteer(self._province, near)
         return self._gazetteer, self._tags
 
@@ -98,9 +103,14 @@ class ScopeChecker:
         for name, key in self.found(text):
             # A name jieba lacks (宋庄, 杨庄换 for 杨庄 + 换) is the entry's when any two of its characters are.
             keys = [key[i:i + 2] for i in range(len(key) - 1)] if name.startswith(_UNKNOWN) else [key]
-            if not any(k in known or f" {pinyin(k)} " in sound or k in self.home for k in keys):
+            if not any(k in known or self._sounded(k, sound) or k in self.home for k in keys):
                 return name.removeprefix(_UNKNOWN)
         return None
+
+    def _sounded(self, name: str, sound: str) -> bool:
+        """Whether a text of the topic (`sound`) holds `name`'s syllables in a row."""
+        syllables = self._sounds.of(name)
+        return syllables is not None and syllables in sound
 
     def names(self, text: str) -> list[str]:
         """Names of places, organisations and elsewhere-words in a normalised message, in order."""
@@ -229,6 +239,38 @@ def _name_like(token: str, tags: Tags, lexicon: frozenset[str], before_char_kind
 
 def _is_cjk(token: str) -> bool:
     return all("\u3400" <= c <= "\u9fff" for c in token)
+
+
+@dataclass(frozen=True)
+class TopicTexts:
+    """What `foreign` reads of each topic: every normalised text of its entries (titles, questions,
+    answers, tags), one string per topic, and their syllables (sounds.py); and the provinces they name."""
+
+    text: dict[str, str]  # topic → its texts, joined by newlines
+    sound: dict[str, str]  # topic → their syllables (`sounds.join`)
+    sounds: Sounds
+    near: frozenset[str] | None = None  # the provinces named (see `_tables`); None: found when first needed
+
+
+def entry_texts(e: Entry, normalise: Callable[[str], str]) -> list[str]:
+    """An entry's part of its topic's texts."""
+    return [normalise(x) or x for x in (e.title, *e.questions, e.answer, *e.tags)]
+
+
+def topic_texts(kb: KnowledgeBase, normalise: Callable[[str], str]) -> TopicTexts:
+    sounds = Sounds()
+    text: dict[str, str] = {}
+    sound: dict[str, str] = {}
+    for topic in kb.topics:
+        texts = [t for e in kb.entries_in(topic) for t in entry_texts(e, normalise)]
+        text[topic] = "\n".join(texts)
+        sound[topic] = sounds.join(texts)
+    return TopicTexts(text, sound, sounds)
+
+
+def provinces_named(texts: Iterable[str], base: Gazetteer) -> frozenset[str]:
+    """The provinces of the divisions named in `texts` (by the gazetteer without nearby provinces)."""
+    return frozenset(base.forms[text[a:b]].province for text in texts for a, b in _gazetteer_spans(base, text))
 
 
 def _gazetteer_spans(gaz: Gazetteer, text: str) -> list[tuple[int, int]]:

@@ -14,10 +14,14 @@ Layout: `meta` (UTF-8 JSON: format, versions, counts; extensible: a reader ignor
 know, and a new kind of derived data gets its own arrays and a raised `INDEX_FORMAT`), `text` (UTF-8,
 every string NUL-separated: vocabulary, lexicon, then per document its questions, words, pinyin, terms
 and heads), `counts` (per document how many of each), and the token rows `ptr`, `tok`, `tf`, `own`.
+The entries' facts (facts.py, labelled with their own fingerprint): `facts_text` (UTF-8, NUL-separated:
+the keywords, provinces, places and syllables, then per entry its part of its topic's text and sound)
+and three sets of rows, `keywords_ptr`/`keywords_ids`, `provinces_…`, `places_…`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -30,7 +34,9 @@ import numpy as np
 
 from bot.knowledge.schema import KnowledgeBase
 from bot.matching.build import INDEX_FORMAT, BuiltIndex, DocText
+from bot.matching.facts import EntryFacts, Rows, from_chunks
 from bot.matching.index import DocTokens, RecallIndex
+from bot.matching.sounds import SEPARATOR
 from bot.matching.tokens import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,9 @@ KEEP = 4  # index files kept in the directory (other replicas may serve other ve
 _SEP = "\x00"  # never in a normalised text: control characters become spaces
 _FIELDS = 5  # questions, words, pinyin, terms, heads
 _PREFIX = "index-"
+_ROWS = ("keywords", "provinces", "places")  # the facts' sets of rows, in this order in `facts_text`
+_ARRAYS = ("meta", "text", "counts", "ptr", "tok", "tf", "own", "facts_text",
+           *(f"{r}_{a}" for r in _ROWS for a in ("ptr", "ids")))
 
 
 class StaleIndex(Exception):
@@ -49,17 +58,19 @@ class IndexStore:
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def path(self, kb: KnowledgeBase, fingerprint: str) -> Path:
-        return self.directory / f"{_PREFIX}v{INDEX_FORMAT}-{kb.version}-{fingerprint[:12]}.npz"
+    def path(self, kb: KnowledgeBase, fingerprint: str, facts_fingerprint: str) -> Path:
+        both = hashlib.sha256(f"{fingerprint} {facts_fingerprint}".encode()).hexdigest()
+        return self.directory / f"{_PREFIX}v{INDEX_FORMAT}-{kb.version}-{both[:12]}.npz"
 
     # -- load -----------------------------------------------------------------------------------
 
-    def load(self, kb: KnowledgeBase, fingerprint: str) -> BuiltIndex | None:
-        """The stored index of `kb` built with `fingerprint`, or None (absent, stale or damaged)."""
-        path = self.path(kb, fingerprint)
+    def load(self, kb: KnowledgeBase, fingerprint: str, facts_fingerprint: str) -> BuiltIndex | None:
+        """The stored index of `kb` built with `fingerprint`, its facts with `facts_fingerprint`, or None
+        (absent, stale or damaged)."""
+        path = self.path(kb, fingerprint, facts_fingerprint)
         started = time.perf_counter()
         try:
-            built = read_index(path, kb, fingerprint)
+            built = read_index(path, kb, fingerprint, facts_fingerprint)
         except FileNotFoundError:
             return None
         except StaleIndex as exc:
@@ -72,7 +83,9 @@ class IndexStore:
 
     def save(self, kb: KnowledgeBase, built: BuiltIndex) -> Path | None:
         """Write atomically; a failure (disk full, read-only) is logged and costs only a rebuild later."""
-        path = self.path(kb, built.fingerprint)
+        if built.facts is None:
+            raise ValueError("an index is stored with its facts")
+        path = self.path(kb, built.fingerprint, built.facts.fingerprint)
         tmp: str | None = None
         try:
             arrays = to_arrays(kb, built)
@@ -112,24 +125,35 @@ def to_arrays(kb: KnowledgeBase, built: BuiltIndex) -> dict[str, np.ndarray]:
         for f, values in enumerate(fields):
             counts[i, f] = len(values)
             strings.extend(values)
-    if any(_SEP in s for s in strings):
+    facts = built.facts
+    assert facts is not None
+    rows = {"keywords": facts.keywords, "provinces": facts.provinces, "places": facts.places}
+    facts_strings = [t for r in _ROWS for t in rows[r].vocabulary] + facts.texts.sounds.syllables
+    facts_strings += [part for chunk in facts.chunks() for part in chunk]
+    if any(_SEP in s for s in strings) or any(_SEP in s for s in facts_strings):
         raise ValueError("a text holds a NUL character")
     meta = {"format": INDEX_FORMAT, "knowledge_version": kb.version, "fingerprint": built.fingerprint,
             "documents": len(built.texts), "entries": len(kb.entries), "vocabulary": len(docs.vocabulary),
-            "lexicon": len(lexicon), "ids": [e.id for e in kb.entries] + [i.id for i in kb.intents]}
-    return {"meta": _utf8(json.dumps(meta, ensure_ascii=False)), "text": _utf8(_SEP.join(strings)),
-            "counts": counts, "ptr": docs.ptr, "tok": docs.tok, "tf": docs.tf, "own": docs.own}
+            "lexicon": len(lexicon), "ids": [e.id for e in kb.entries] + [i.id for i in kb.intents],
+            "facts_fingerprint": facts.fingerprint, "syllables": len(facts.texts.sounds.syllables),
+            **{r: len(rows[r].vocabulary) for r in _ROWS}}
+    arrays = {"meta": _utf8(json.dumps(meta, ensure_ascii=False)), "text": _utf8(_SEP.join(strings)),
+              "counts": counts, "ptr": docs.ptr, "tok": docs.tok, "tf": docs.tf, "own": docs.own,
+              "facts_text": _utf8(_SEP.join(facts_strings))}
+    for r in _ROWS:
+        arrays[f"{r}_ptr"], arrays[f"{r}_ids"] = rows[r].ptr, rows[r].ids
+    return arrays
 
 
-def read_index(path: Path, kb: KnowledgeBase, fingerprint: str) -> BuiltIndex:
+def read_index(path: Path, kb: KnowledgeBase, fingerprint: str, facts_fingerprint: str) -> BuiltIndex:
     """Read and check every part; raises StaleIndex (or FileNotFoundError)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             names = set(data.files)
-            missing = {"meta", "text", "counts", "ptr", "tok", "tf", "own"} - names
+            missing = set(_ARRAYS) - names
             if missing:
                 raise StaleIndex(f"no {', '.join(sorted(missing))}")
-            arrays = {name: data[name] for name in ("meta", "text", "counts", "ptr", "tok", "tf", "own")}
+            arrays = {name: data[name] for name in _ARRAYS}
     except FileNotFoundError:
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
@@ -138,7 +162,8 @@ def read_index(path: Path, kb: KnowledgeBase, fingerprint: str) -> BuiltIndex:
     meta = _meta(arrays["meta"])
     if meta.get("format") != INDEX_FORMAT:
         raise StaleIndex(f"format {meta.get('format')!r}, this code reads {INDEX_FORMAT}")
-    if meta.get("knowledge_version") != kb.version or meta.get("fingerprint") != fingerprint:
+    if (meta.get("knowledge_version") != kb.version or meta.get("fingerprint") != fingerprint
+            or meta.get("facts_fingerprint") != facts_fingerprint):
         raise StaleIndex("built from another knowledge base or by other code")
     ids = [e.id for e in kb.entries] + [i.id for i in kb.intents]
     if meta.get("ids") != ids:
@@ -174,9 +199,49 @@ def read_index(path: Path, kb: KnowledgeBase, fingerprint: str) -> BuiltIndex:
         raise StaleIndex("repeated tokens")
     lexicon = frozenset(strings[vocab_size : vocab_size + lexicon_size])
     texts = _texts(strings, vocab_size + lexicon_size, counts)
+    facts = _facts(arrays, meta, kb, facts_fingerprint, lexicon)
     tokenizer = Tokenizer.for_names(lexicon)
     index = RecallIndex(DocTokens(vocabulary, ptr, tok, tf, own), tokenizer)
-    return BuiltIndex(fingerprint, lexicon, tokenizer, texts, index, rebuilt=0)
+    return BuiltIndex(fingerprint, lexicon, tokenizer, texts, index, rebuilt=0, facts=facts)
+
+
+def _facts(arrays: dict[str, np.ndarray], meta: dict[str, object], kb: KnowledgeBase, fp: str,
+           lexicon: frozenset[str]) -> EntryFacts:
+    n = len(kb.entries)
+    sizes = [meta.get(r) for r in (*_ROWS, "syllables")]
+    if not all(isinstance(x, int) and x >= 0 for x in sizes):
+        raise StaleIndex("bad facts counts")
+    text = arrays["facts_text"]
+    _check(text, np.uint8, (len(text),), "facts_text")
+    try:
+        strings = text.tobytes().decode("utf-8").split(_SEP)
+    except UnicodeDecodeError:
+        raise StaleIndex("facts_text is not UTF-8") from None
+    if len(strings) != sum(sizes) + 2 * n:  # type: ignore[arg-type]
+        raise StaleIndex("facts_text does not match the counts")
+    rows: list[Rows] = []
+    at = 0
+    for r, size in zip(_ROWS, sizes, strict=False):
+        assert isinstance(size, int)
+        vocabulary = strings[at : at + size]
+        at += size
+        ptr, ids = arrays[f"{r}_ptr"], arrays[f"{r}_ids"]
+        _check(ptr, np.int64, (n + 1,), f"{r}_ptr")
+        _check(ids, np.int32, (len(ids),), f"{r}_ids")
+        if ptr[0] != 0 or ptr[-1] != len(ids) or (np.diff(ptr) < 0).any():
+            raise StaleIndex(f"bad {r} offsets")
+        if len(ids) and (ids.min() < 0 or ids.max() >= size):
+            raise StaleIndex(f"{r} id out of range")
+        if len(set(vocabulary)) != size:
+            raise StaleIndex(f"repeated {r}")
+        rows.append(Rows(vocabulary, ptr, ids))
+    syllables = strings[at : at + sizes[3]]  # type: ignore[misc]
+    at += sizes[3]  # type: ignore[operator]
+    # Each syllable's character is its place in this list: a repeated one would shift the others.
+    if len(set(syllables)) != len(syllables) or SEPARATOR not in syllables:
+        raise StaleIndex("bad syllables")
+    chunks = list(zip(strings[at::2], strings[at + 1 :: 2], strict=True))
+    return from_chunks(kb, fp, lexicon, *rows, chunks, syllables)
 
 
 def _texts(strings: list[str], start: int, counts: np.ndarray) -> list[DocText]:

@@ -15,9 +15,9 @@ a question, not a topic; an entry's own question (西集有什么好的民宿) i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from bot.knowledge.schema import KnowledgeBase
+from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.tokens import plain_tokenizer
 
 KEYWORD_SHARE = 0.6  # a word in this share of a topic's entries (and no other topic's) names the topic
@@ -30,14 +30,20 @@ class TopicFinder:
     """Built once per knowledge base snapshot; immutable afterwards."""
 
     def __init__(self, kb: KnowledgeBase, normalise: Callable[[str], str], is_place: Callable[[str], bool],
-                 words: Callable[[str], tuple[str, ...]] | None = None):
+                 words: Callable[[str], tuple[str, ...]] | None = None, *,
+                 questions: frozenset[str] | None = None,
+                 entry_words: Mapping[str, Mapping[str, int]] | None = None):
         """`is_place`: whether a word names a place (天津, 宝坻区): a place is where, not what, so it names
         no topic (那宝坻呢 is a follow-up, not the 政务服务 menu). `words`: the snapshot's jieba words (its
-        names are words); jieba's main dictionary by default."""
+        names are words); jieba's main dictionary by default. Built beforehand for a large knowledge base
+        (facts.py), else here: `questions`, every entry's normalised questions; `entry_words`, word → topic
+        → how many of its entries have the word (`keywords`; words of several topics may be left out)."""
         words = words or plain_tokenizer().words
         self.light = frozenset(kb.language.light_chars)
         # An entry's own question (西集有什么好的民宿) is answered by its entry, however broad it sounds.
-        self.questions = frozenset(normalise(q) for e in kb.entries for q in e.questions)
+        if questions is None:
+            questions = frozenset(normalise(q) for e in kb.entries for q in e.questions)
+        self.questions = questions
         self.broad = tuple(sorted({normalise(w) or w for w in kb.language.broad_questions}, key=len, reverse=True))
         name_words: dict[str, set[str]] = {}
         for topic in kb.topics:
@@ -46,16 +52,16 @@ class TopicFinder:
             for w in words(name):
                 if len(w) >= 2:
                     name_words.setdefault(w, set()).add(topic)
-        entry_words: dict[str, dict[str, int]] = {}
-        for e in kb.entries:
-            text = normalise(" ".join((e.title, e.answer, *e.questions, *e.tags)))
-            for w in {w for w in words(text) if len(w) >= 2}:
-                entry_words.setdefault(w, {}).setdefault(e.topic, 0)
-                entry_words[w][e.topic] += 1
+        if entry_words is None:
+            counted: dict[str, dict[str, int]] = {}
+            for e in kb.entries:
+                for w in keywords(e, normalise, words):
+                    counted.setdefault(w, {}).setdefault(e.topic, 0)
+                    counted[w][e.topic] += 1
+            entry_words = counted
         names: dict[str, str] = {w: next(iter(ts)) for w, ts in name_words.items() if len(ts) == 1}
         for w, counts in entry_words.items():
-            if (len(counts) == 1 and w not in name_words and len(w) >= KEYWORD_MIN_CHARS and _CJK_WORD.match(w)
-                    and not is_place(w)):
+            if len(counts) == 1 and w not in name_words and not is_place(w):
                 topic, n = next(iter(counts.items()))
                 size = len(kb.entries_in(topic))
                 if n >= 2 and n >= KEYWORD_SHARE * size:
@@ -79,3 +85,10 @@ class TopicFinder:
         if any(c not in self.light for c in _MEANINGFUL.findall(rest)):
             return None
         return found.pop()
+
+
+def keywords(e: Entry, normalise: Callable[[str], str], words: Callable[[str], tuple[str, ...]]) -> frozenset[str]:
+    """The words of an entry that may name its topic: Chinese words of KEYWORD_MIN_CHARS or more in its
+    whole text (shorter ones are details)."""
+    text = normalise(" ".join((e.title, e.answer, *e.questions, *e.tags)))
+    return frozenset(w for w in words(text) if len(w) >= KEYWORD_MIN_CHARS and _CJK_WORD.match(w))

@@ -91,3 +91,23 @@ def test_a_file_with_errors_is_never_remembered(copied, tmp_path):
     assert kb is None and any("answr" in str(p) for p in problems)
     again_kb, again = check_knowledge(kdir, idir, cache_dir=tmp_path / "cache")
     assert again_kb is None and [str(p) for p in again] == [str(p) for p in problems]
+
+
+def test_a_reload_in_the_same_process_decodes_no_unchanged_file(copied, tmp_path, monkeypatch, parses):
+    from bot.knowledge import parsed
+
+    kdir, idir = copied
+    cache = tmp_path / "cache"
+    first, first_problems = load(kdir, idir, cache)
+    decoded = []
+    real = parsed._decode
+    monkeypatch.setattr(parsed, "_decode", lambda raw, shown: decoded.append(shown) or real(raw, shown))
+    again, again_problems = load(kdir, idir, cache)
+    assert decoded == []  # the entries the last load used, kept in memory
+    assert again.entries == first.entries and again_problems == first_problems
+    # A remembered file changed on disk since (damaged, replaced) is read, not recalled.
+    path = sorted((cache / "knowledge").glob("entries-*.json"))[0]
+    path.write_text(path.read_text(encoding="utf-8").replace('"answer"', '"answr"', 1), encoding="utf-8")
+    before = parses[0]
+    third, _ = load(kdir, idir, cache)
+    assert len(decoded) == 1 and parses[0] == before + 1 and third.entries == first.entries

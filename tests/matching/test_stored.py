@@ -31,7 +31,7 @@ def answers(matcher):
 
 
 def stored_file(store, matcher):
-    return store.path(matcher.kb, matcher.built.fingerprint)
+    return store.path(matcher.kb, matcher.built.fingerprint, matcher.built.facts.fingerprint)
 
 
 def test_a_restart_loads_the_index_instead_of_building_it(kb, tmp_path):
@@ -156,3 +156,105 @@ def test_an_unwritable_store_costs_only_a_rebuild(kb, tmp_path, caplog):
         matcher = Matcher(kb, store=IndexStore(blocked / "cache"))
     assert matcher.match("运河公园几点开门").entry_id == "park-hours"
     assert "cannot store the index" in caplog.text
+
+
+# -- the honesty tables' facts (facts.py), stored with the index ---------------------------------------
+
+
+def tables(matcher):
+    """What the scope checker, the topic finder and the answered types read of the knowledge base."""
+    scope = matcher.scope
+    syllable = {code: s for s, code in scope._sounds._codes.items()}  # codes are any snapshot's own
+    sounds = {t: tuple(map(syllable.__getitem__, s)) for t, s in scope.topic_sound.items()}
+    return (scope.topic_text, sounds, sorted(scope._tables()[0].forms),
+            matcher.topics.names, matcher.topics.questions, matcher.answered._common_places)
+
+
+def test_the_honesty_tables_are_read_back_as_they_were_built(bundled_kb, tmp_path):
+    store = IndexStore(tmp_path / "c")
+    built = Matcher(bundled_kb, store=store)
+    loaded = Matcher(bundled_kb, store=store)
+    assert loaded.built.rebuilt == 0
+    assert tables(loaded) == tables(built)
+    # 潞城 typed as 路城 is still the knowledge base's own place, found by its sound in the stored table.
+    entry = next(e for e in bundled_kb.entries if "潞城" in loaded.scope.topic_text[e.topic])
+    assert loaded.scope.foreign("路城的情况", entry) is None
+    assert loaded.scope.foreign("上海的情况", entry) == "上海"
+
+
+def facts_arrays(path):
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k].copy() for k in data.files}
+
+
+def repeated_syllable(path):
+    meta = meta_of(path)
+    strings = facts_arrays(path)["facts_text"].tobytes().decode().split("\x00")
+    start = meta["keywords"] + meta["provinces"] + meta["places"]
+    strings[start + 1] = strings[start]  # two syllables with one code: every later code would shift
+    rewrite(path, facts_text=np.frombuffer("\x00".join(strings).encode(), dtype=np.uint8))
+
+
+def keyword_out_of_range(path):
+    ids = facts_arrays(path)["keywords_ids"]
+    ids[0] = 10**6
+    rewrite(path, keywords_ids=ids)
+
+
+def one_text_short(path):
+    text = facts_arrays(path)["facts_text"].tobytes().decode()
+    rewrite(path, facts_text=np.frombuffer(text[: text.rindex("\x00")].encode(), dtype=np.uint8))
+
+
+def offsets_backwards(path):
+    ptr = facts_arrays(path)["places_ptr"]
+    ptr[1], ptr[2] = ptr[2] + 1, ptr[1]
+    rewrite(path, places_ptr=ptr)
+
+
+def facts_by_other_code(path):
+    rewrite(path, meta=utf8_json(meta_of(path) | {"facts_fingerprint": "0" * 32}))
+
+
+def no_provinces(path):
+    arrays = facts_arrays(path)
+    del arrays["provinces_ids"]
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize(("damage", "logged"), [
+    (repeated_syllable, "bad syllables"), (keyword_out_of_range, "keywords id out of range"),
+    (one_text_short, "facts_text does not match"), (offsets_backwards, "bad places offsets"),
+    (facts_by_other_code, "by other code"), (no_provinces, "no provinces_ids")])
+def test_damaged_or_stale_facts_are_rebuilt(bundled_kb, tmp_path, caplog, damage, logged):
+    store = IndexStore(tmp_path / "c")
+    good = Matcher(bundled_kb, store=store)
+    path = store.path(bundled_kb, good.built.fingerprint, good.built.facts.fingerprint)
+    assert meta_of(path)["keywords"] > 0 and meta_of(path)["places"] > 0  # the bundled entries have both
+    damage(path)
+    with caplog.at_level(logging.WARNING, logger="bot.matching.stored"):
+        matcher = Matcher(bundled_kb, store=store)
+    assert logged in caplog.text
+    assert matcher.built.rebuilt == len(bundled_kb.entries)  # not trusted: built again
+    assert tables(matcher) == tables(good)
+
+
+def test_a_reload_derives_the_facts_of_changed_entries_only(bundled_kb, monkeypatch):
+    from dataclasses import replace
+
+    import bot.matching.facts as facts
+
+    before = Matcher(bundled_kb)
+    changed = bundled_kb.entries[3]
+    entries = list(bundled_kb.entries)
+    entries[3] = replace(changed, answer=changed.answer + "地址：宋庄镇小堡村，电话12345。")
+    edited = replace(bundled_kb, entries=tuple(entries))
+    derived = []
+    real = facts.keywords
+    monkeypatch.setattr(facts, "keywords", lambda e, *a: derived.append(e.id) or real(e, *a))
+    reloaded = Matcher(edited, previous=before)
+    assert derived == [changed.id]
+    monkeypatch.setattr(facts, "keywords", real)
+    assert tables(reloaded) == tables(Matcher(edited))  # as a fresh build makes them
+    assert "宋庄镇小堡村" in reloaded.scope.topic_text[changed.topic]
