@@ -135,12 +135,16 @@ class _Work:
                 _cut(conn)
 
 
+RECENT = 1.0  # seconds: a connection returned to the pool this recently is not pinged again on checkout
+
+
 class Deadlines:
     """Per thread, the connections checked out by the current bounded block of work."""
 
     def __init__(self, engine: Engine):
         self._local = threading.local()
         event.listen(engine, "checkout", self._checked_out)
+        event.listen(engine, "checkin", self._checked_in)
 
     @contextlib.contextmanager
     def within(self, seconds: float) -> Iterator[None]:
@@ -153,10 +157,15 @@ class Deadlines:
             WATCHDOG.disarm(token)
             self._local.work = outer
 
-    def _checked_out(self, dbapi_conn, _record, _proxy) -> None:
+    def _checked_out(self, dbapi_conn, record, _proxy) -> None:
         work = getattr(self._local, "work", None)
         if work is not None:
             work.add(dbapi_conn)
+        # Under load a connection comes back within milliseconds, and a ping (a transaction begun, SELECT 1,
+        # rolled back) cost the context read three of its four round trips. One that has just been
+        # returned in good order answered a moment ago; any other is pinged.
+        if time.monotonic() - record.info.get("returned", -RECENT) < RECENT:
+            return
         # Our own pre-ping, after the connection is registered, so that a ping to a hung server is
         # cut too (SQLAlchemy's pool_pre_ping runs before any event we could hook).
         try:
@@ -165,6 +174,13 @@ class Deadlines:
             cursor.close()
         except Exception as exc:  # the pool replaces the connection and tries again
             raise DeadlineExceeded("stale or cut connection") from exc
+
+
+    @staticmethod
+    def _checked_in(_dbapi_conn, record) -> None:
+        """When the pool got the connection back (not called for one it discarded as broken)."""
+        if record is not None:
+            record.info["returned"] = time.monotonic()
 
 
 def _cut(dbapi_conn: object) -> None:
