@@ -1,8 +1,9 @@
-"""Throughput of the HTTP API in one process: concurrent clients, SQLite and PostgreSQL, beside the previous code.
+"""Throughput of the HTTP API: concurrent clients, SQLite and PostgreSQL, one process or two behind the bundled
+nginx configuration, beside the previous code.
 
 Usage:
     .venv/bin/python benchmarks/http_load.py [--clients 20,100] [--databases sqlite,postgresql]
-        [--seconds 20] [--baseline REF | --baseline none] [--database-url URL]
+        [--processes 1,2] [--seconds 20] [--baseline REF | --baseline none] [--database-url URL]
 
 Starts `resident-bot serve --no-telegram` (words only, so that the HTTP path and the storage are what is
 measured; questions the words answer never ask a sentence model anyway) on 127.0.0.1 with a fresh
@@ -10,6 +11,11 @@ database: a new SQLite file, or a PostgreSQL schema of its own. `clients` simula
 their next message as soon as the previous reply arrives (closed loop), for `seconds` after a short
 warm-up, questions the knowledge base answers and follow-ups. Then it waits for the background writer
 and counts the records: every answered message must be stored exactly once.
+
+With `--processes 2`, two such servers share the database and a data directory (as compose.yaml's replicas
+do) behind nginx run with deploy/nginx.conf as it is, its upstream pointed at the two ports (`nginx` must be
+on PATH or in /usr/sbin: Debian's `apt-get install nginx-light`; without it those rows say so and are
+skipped). The clients then talk to nginx; CPU per message is both servers' together, nginx's own beside it.
 
 Each configuration runs on this checkout and on --baseline (`git archive` of that ref into a temporary
 directory, run with this venv) in the same run, one after the other. Columns: msg/s, p50/p99 latency,
@@ -24,6 +30,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,6 +63,7 @@ class Result:
     code: str
     database: str
     clients: int
+    processes: int = 1
     seconds: float = 0.0
     answered: int = 0
     errors: int = 0
@@ -63,6 +71,7 @@ class Result:
     stored: int = -1
     cpu: float = 0.0
     rss_mb: float = 0.0
+    proxy_cpu: float = -1.0  # nginx's CPU seconds, when there is one
     note: str = ""
 
     def cells(self) -> list[str]:
@@ -74,12 +83,15 @@ class Result:
         # msg/s and latencies from the counted seconds; records against every message answered.
         rate = len(lat) / self.seconds if self.seconds else 0.0
         per = f"{self.cpu * 1000 / len(lat):.2f}" if lat else "-"
-        return [self.code, self.database, str(self.clients), f"{rate:.0f}", pct(0.5), pct(0.99), str(self.errors),
-                f"{self.stored} / {self.answered}", per, f"{self.rss_mb:.0f}", self.note]
+        if lat and self.proxy_cpu >= 0:
+            per += f" (+ nginx {self.proxy_cpu * 1000 / len(lat):.2f})"
+        setup = "1" if self.processes == 1 else f"{self.processes} + nginx"
+        return [self.code, self.database, setup, str(self.clients), f"{rate:.0f}", pct(0.5), pct(0.99),
+                str(self.errors), f"{self.stored} / {self.answered}", per, f"{self.rss_mb:.0f}", self.note]
 
 
-HEADER = ["code", "database", "clients", "msg/s", "p50 ms", "p99 ms", "errors", "records / messages",
-          "server CPU ms/msg", "peak RSS MB", "note"]
+HEADER = ["code", "database", "processes", "clients", "msg/s", "p50 ms", "p99 ms", "errors", "records / messages",
+          "server CPU ms/msg", "peak RSS MB (each)", "note"]
 
 
 @contextlib.contextmanager
@@ -197,37 +209,109 @@ async def load(url: str, clients: int, seconds: float, result: Result, cpu: Call
     result.seconds = seconds
 
 
-def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: float) -> Result:
-    result = Result(code, db.kind, clients)
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def nginx_config(work: Path, listen: int, upstreams: list[int]) -> Path:
+    """deploy/nginx.conf as it is, inside a minimal main context, its upstream pointed at `upstreams`."""
+    site = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    servers = " ".join(f"server 127.0.0.1:{port};" for port in upstreams)
+    if "server bot:8080;" not in site or "listen 80;" not in site:
+        raise SystemExit("deploy/nginx.conf changed: update nginx_config() in benchmarks/http_load.py")
+    site = site.replace("server bot:8080;", servers).replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    temp = " ".join(f"{kind}_temp_path {work}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    path = work / "nginx.conf"
+    # worker_processes auto, as the nginx image's own main configuration has it.
+    path.write_text(f"worker_processes auto;\ndaemon off;\npid {work}/nginx.pid;\nerror_log {work}/error.log;\n"
+                    f"events {{ worker_connections 4096; }}\nhttp {{\naccess_log off;\n{temp}\n{site}\n}}\n",
+                    encoding="utf-8")
+    return path
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (nginx's master and workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    total = process_cpu(pid)
+    for kid in kids:
+        with contextlib.suppress(OSError):
+            total += process_cpu(kid)
+    return total
+
+
+def wait_healthy(base: str, procs: list[subprocess.Popen], limit: float = 180) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        time.sleep(0.3)
+    return False
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: float, processes: int = 1) -> Result:
+    result = Result(code, db.kind, clients, processes)
+    nginx = nginx_binary() if processes > 1 else None
+    if processes > 1 and nginx is None:
+        result.note = "skipped: nginx not installed (Debian: apt-get install nginx-light)"
+        return result
     url = db.fresh(code_dir)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    data_dir = db.work / f"data-{uuid.uuid4().hex[:8]}"  # shared by the replicas, like compose's botdata volume
     env = {**os.environ, "PYTHONPATH": str(code_dir), "DATABASE_URL": url, "USER_ID_SALT": SALT,
-           "DATA_DIR": str(db.work / f"data-{uuid.uuid4().hex[:8]}"), "CACHE_DIR": str(db.work / "cache"),
+           "DATA_DIR": str(data_dir), "CACHE_DIR": str(db.work / "cache"),
            "SEMANTIC_MODEL": "off", "RATE_LIMIT_PER_MINUTE": "10000000", "API_RATE_PER_MINUTE": "10000000",
            "REDIS_URL": "", "HOST": "127.0.0.1"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)],
-                            cwd=code_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers: list[subprocess.Popen] = []
+    proxy: subprocess.Popen | None = None
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.3)
-        else:
+        ports = [free_port() for _ in range(processes)]
+        for port in ports:
+            servers.append(subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)], cwd=code_dir,
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if not all(wait_healthy(f"http://127.0.0.1:{port}", servers) for port in ports):
             result.note = "did not start"
             return result
-        asyncio.run(load(base, clients, seconds, result, lambda: process_cpu(proc.pid)))
+        base = f"http://127.0.0.1:{ports[0]}"
+        if nginx is not None:
+            listen = free_port()
+            work = db.work / f"nginx-{uuid.uuid4().hex[:8]}"
+            work.mkdir()
+            proxy = subprocess.Popen([nginx, "-c", str(nginx_config(work, listen, ports)), "-p", str(work)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            base = f"http://127.0.0.1:{listen}"
+            if not wait_healthy(base, [proxy], 30):
+                result.note = f"nginx did not start: {(work / 'error.log').read_text(errors='replace')[-300:]}"
+                return result
+        marks: dict[str, float] = {}
+
+        def cpu() -> float:
+            # nginx's CPU is read beside the servers' at the same two moments: the second reading's
+            # difference is the counted seconds' share.
+            if proxy is not None:
+                now = tree_cpu(proxy.pid)
+                result.proxy_cpu = now - marks.get("nginx", now)
+                marks["nginx"] = now
+            return sum(process_cpu(p.pid) for p in servers)
+
+        asyncio.run(load(base, clients, seconds, result, cpu))
         result.stored = wait_stored(url, result.answered)
-        result.rss_mb = peak_rss_mb(proc.pid)
+        result.rss_mb = max(peak_rss_mb(p.pid) for p in servers)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if proxy is not None:
+            stop(proxy)
+        for server in servers:
+            stop(server)
     return result
 
 
@@ -235,6 +319,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="20,100")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--processes", default="1,2", help="1: one server; 2: two behind deploy/nginx.conf")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare with, or none")
     parser.add_argument("--database-url", default=os.environ.get(
@@ -246,12 +331,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="http-load-") as work:
         dbs = [Database(kind, args.database_url, Path(work)) for kind in args.databases.split(",")]
         try:
-            for db in dbs:
-                for clients in (int(c) for c in args.clients.split(",")):
-                    for code, ref in codes:
-                        with code_checkout(ref) as code_dir:
-                            print(f"… {code}, {db.kind}, {clients} clients", file=sys.stderr, flush=True)
-                            results.append(run_one(code, code_dir, db, clients, args.seconds))
+            for processes in (int(p) for p in args.processes.split(",")):
+                if processes > 1 and nginx_binary() is None:
+                    print(f"… {processes} processes behind nginx: skipped, nginx is not installed (Debian: "
+                          "apt-get install nginx-light)", file=sys.stderr, flush=True)
+                for db in dbs:
+                    for clients in (int(c) for c in args.clients.split(",")):
+                        for code, ref in codes:
+                            with code_checkout(ref) as code_dir:
+                                print(f"… {code}, {db.kind}, {processes} process(es), {clients} clients",
+                                      file=sys.stderr, flush=True)
+                                results.append(run_one(code, code_dir, db, clients, args.seconds, processes))
         finally:
             for db in dbs:
                 db.drop()
