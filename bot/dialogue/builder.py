@@ -26,7 +26,7 @@ class ReplyBuilder:
         elif d.status == "partial" and d.entry_id and d.other_place:
             reply = self.elsewhere(self.kb.by_id[d.entry_id], d.other_place)
         elif d.status == "partial" and d.entry_id:
-            reply = self.partial(self.kb.by_id[d.entry_id], d.missing_aspect or "")
+            reply = self.partial(self.kb.by_id[d.entry_id], d.missing_aspect or "", d.missing_detail)
         elif d.status == "clarify":
             reply = self.clarify(d.choices)
         elif d.status == "smalltalk" and d.intent_id:
@@ -52,11 +52,14 @@ class ReplyBuilder:
                      suggestions_title=self.t["related"] if suggestions else "", source=source,
                      as_of=e.as_of.isoformat(), rateable=True)
 
-    def partial(self, e: Entry, aspect_id: str) -> Reply:
+    def partial(self, e: Entry, aspect_id: str, detail: str | None = None) -> Reply:
         aspect = next((a.label for a in self.kb.aspects if a.id == aspect_id), aspect_id)
+        # The thing a yes/no question named (带狗) says more to the resident than "this kind of detail".
+        missing = (fill(self.t["partial_missing_detail"], detail=detail) if detail
+                   else self.t["partial_missing"].format(aspect=aspect))
         parts = [
             ReplyPart("answer", fill(self.t["partial"], title=e.title, answer=e.answer)),
-            ReplyPart("hotline", self.t["partial_missing"].format(aspect=aspect)),
+            ReplyPart("hotline", missing),
         ]
         source = self.source_line(e)
         parts.append(ReplyPart("source", source))

@@ -90,6 +90,8 @@ LANGUAGE_SPEC: Spec = {
     "light_chars": ("str", False, 200),
     "broad_questions": ("str_list", False, 10),
     "not_stated": ("str_list", False, 20),
+    "fact_light_words": ("str_list", False, 10),
+    "fact_predicates": ("str_list", False, 6),
 }
 SCOPE_SPEC: Spec = {
     "label": ("str", True, 40),
@@ -114,6 +116,7 @@ REPLY_PLACEHOLDERS: dict[str, set[str]] = {
     "hotline": set(),
     "partial": {"title", "answer"},
     "partial_missing": {"aspect"},
+    "partial_missing_detail": {"detail"},
     "scope_known": {"place", "where", "answer"},
     "scope_missing": {"place", "where"},
     "rephrase": {"example"},

@@ -132,6 +132,9 @@ class Language:
     light_chars: str = ""  # what may surround a greeting or thanks without making it a question
     broad_questions: tuple[str, ...] = ()  # 有什么服务, 方面...: with a topic's name, asks for the topic's menu
     not_stated: tuple[str, ...] = ()  # in an answer: the clause names details the source does not give
+    # in a yes/no or status question: words that name no fact of their own (现在, 真的); see matching/mentions.py
+    fact_light_words: tuple[str, ...] = ()
+    fact_predicates: tuple[str, ...] = ()  # 能, 可以, 有: a yes/no question's subject comes before them
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,12 @@ from bot.matching.numbers import normalise_numbers
 from bot.matching.tokens import plain_tokenizer
 
 YESNO = "yesno"
-GENERIC_UNITS = frozenset("个")  # 几个 asks for a count in any measure word
+# 几个 asks for a count in any measure word; 份 too (一户一档建了多少份 is answered by 累计建档1086人).
+GENERIC_UNITS = frozenset("个份")
+BARE = ""  # in `units`: a number counts a thing without a measure word (1.2万回迁百姓)
 # A number as answers write it (4.08, 1.2万, 160余, 三, 两), before its unit.
 _NUMBER = r"(?:\d+(?:\.\d+)?|[零〇一二三四五六七八九十百千两]+)(?:[万亿千百])?(?:多|余)?大?"  # 六大银行
-_N_BIG = re.compile(r"(?:\d+|[一二三四五六七八九十两]+)大[\u4e00-\u9fff]")  # 六大银行, 三大类: a count
+_N_BIG = re.compile(r"(?:\d+|[一二三四五六七八九十两]+)大([\u4e00-\u9fff]{1,2})")  # 六大银行, 三大类: a count
 _YEAR = re.compile(r"(?:19|20)\d\d年")
 # 截至2021年12月28日: when the facts were gathered, not when something happened (中仓社区家园中心什么时候建的)
 _AS_OF = re.compile(r"(?:截至|截止)(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?")
@@ -47,6 +49,7 @@ class Answered:
     mentioned: frozenset[str] = frozenset()  # derived, and names of the entry's own subject (厂通路 in its entries)
 
     units: frozenset[str] = frozenset()  # measure words its numbers are stated in (户, 次, 元)
+    counted: frozenset[str] = frozenset()  # what a 六大银行-style count counts (银行)
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -59,7 +62,9 @@ class Answered:
         residents count 份 of what the answer counts in 人.)"""
         if asked.unit is None or asked.kind not in self.derived or asked.kind in self.declared:
             return True
-        return asked.unit in self.units or asked.unit in GENERIC_UNITS or not self.units
+        if asked.counted and any(asked.counted.startswith(c) or c.startswith(asked.counted) for c in self.counted):
+            return True  # 几家银行: 六大银行
+        return asked.unit in self.units or asked.unit in GENERIC_UNITS or BARE in self.units or not self.units
 
 
 class AnsweredTypes:
@@ -112,6 +117,10 @@ class AnsweredTypes:
         if self._number_unit is not None:
             for m in self._number_unit.finditer(text):
                 number, unit = m.group(1), m.group(2)
+                if self._inside_word(text, m.start(2), unit):
+                    units.add(BARE)  # 1.2万回迁百姓: 回 begins 回迁, no measure word; a count of people
+                    found.setdefault("count", m.group(1))
+                    continue
                 units.add(unit)
                 for kind in self._unit_kinds[unit]:
                     if unit == "年" and _YEAR.fullmatch(m.group(0)):
@@ -121,8 +130,10 @@ class AnsweredTypes:
                     found.setdefault(kind, m.group(0))
         for m in _YEAR.finditer(text):
             found.setdefault("date", m.group(0))
+        counted: set[str] = set()
         for m in _N_BIG.finditer(text):
             found.setdefault("count", m.group(0))
+            counted.add(m.group(1))
         for kind, cues in self._states:
             hit = next((w for w in cues if w in text and not any(w in n and n in text for n in self._not_states[kind])),
                        None)
@@ -151,7 +162,12 @@ class AnsweredTypes:
         declared = frozenset(e.aspects)
         same = {w for u in units for w in self._unit_groups.get(u, {u})}  # 2346次 also answers 几回
         return Answered(e.id, frozenset(found), declared, found, frozenset(found) | frozenset(mentioned),
-                        frozenset(same))
+                        frozenset(same), frozenset(counted))
+
+    def _inside_word(self, text: str, at: int, unit: str) -> bool:
+        """Is the measure word the start of a longer word (回 of 回迁) that no kind lists as a unit?"""
+        first = self.words(text[at:at + 4])[0] if text[at:at + 4] else unit
+        return len(first) > len(unit) and first.startswith(unit) and first not in self._unit_kinds
 
     def _starts_with_verdict(self, answer: str) -> bool:
         words = next((w for k, w in self._states if k == YESNO), ())

@@ -31,6 +31,7 @@ from bot.matching.tokens import char_pinyin, is_cjk
 log = logging.getLogger(__name__)
 
 YESNO = "yesno"
+COUNT = "count"
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff])[不没]\1")  # 能不能, 是不是, 有没有, 好不好: a yes/no form
 _POS_WORD_MAX = 2  # the part-of-speech table keeps words this long (the word after an interrogative)
 
@@ -42,7 +43,8 @@ class Asked:
     weak: bool = False  # a guess by part of speech or a yes/no form: dropped when anything specific is asked
     stripable: bool = False  # a cue word (aspects.yaml `words`): the topic is matched without it
     also: tuple[str, ...] = ()  # other kinds that answer it too (a guessed count is answered by an amount)
-    unit: str | None = None  # an unlisted measure word asked with (几棵): a count must be stated in it
+    unit: str | None = None  # the measure word a count is asked in (几棵, 几栋): it must be stated in it
+    counted: str = ""  # what follows that measure word (几家银行 → 银行): an answer's 六大银行 counts it too
 
     def answered_by(self, stated: frozenset[str]) -> bool:
         return self.kind in stated or any(k in stated for k in self.also)
@@ -140,6 +142,9 @@ class AskedClassifier:
         """The kind the word after an interrogative asks for: a listed word, its pinyin, or its part of speech."""
         for w, kind in self._slots[rule.slot]:
             if rest.startswith(w):
+                # 几栋 asks for a count in 栋 (or what aspects.yaml counts the same, 栋=幢): 5项 does not answer it.
+                if rule.slot == "units" and kind == COUNT:
+                    return Asked(kind, head + w, unit=w, counted=rest[len(w):len(w) + 2])
                 return Asked(kind, head + w)
         # A typo keeps its sound (几店开门 → 几点), unless the word reads well as it is: a part of speech the
         # interrogative takes (多少事 is a count of things) or a longer word (多少事项).

@@ -37,6 +37,7 @@ class Decision:
     candidates: tuple[Candidate, ...] = ()
     choices: tuple[str, ...] = ()  # entry ids offered when clarifying
     missing_aspect: str | None = None  # aspect id asked for but not stated by the entry
+    missing_detail: str | None = None  # the thing a yes/no or status question names that the entry never mentions
     topic: str | None = None  # a message that only names a topic: its questions are listed (topics.py)
     other_place: str | None = None  # a place or thing asked about that the entry does not cover (scope.py)
     follow_up: bool = False  # resolved against the previous turn's entry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.facts import build_facts
 from bot.matching.facts import fingerprint as facts_fingerprint
+from bot.matching.mentions import FACT_KINDS, MentionCheck, similarity
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     DIRECTORY_SCALE,
@@ -96,6 +98,7 @@ class Matcher:
                                   questions=questions, entry_words=facts.topic_words(kb))
         # Place names are read as this snapshot's jieba words.
         self.answered = AnsweredTypes(kb, self.asked, self.normalise, self.tokenizer.words, facts.place_counts())
+        self.mentions = MentionCheck(kb, self.normalise, self.tokenizer.words)
         self.docs: list[Document] = []
         for e, t in zip(kb.entries, built.texts, strict=False):
             self.docs.append(Document(e.id, "faq", e.topic, t.questions, t.words, t.pinyin, frozenset(t.terms)))
@@ -304,6 +307,14 @@ class Matcher:
         return Decision("clarify", n, entry_id=best.doc.key, score=best.score, candidates=candidates,
                         choices=tuple(s.doc.key for s in close), follow_up=follow_up)
 
+    def _word_similarity(self) -> Callable[[str, tuple[str, ...]], float] | None:
+        """The sentence model's "same thing in other words" for the fact check, when its scale says how."""
+        embedder = self.embedder
+        floor = self._scale.fact_word if embedder is not None else None
+        if embedder is None or floor is None:
+            return None
+        return similarity(embedder.vector, embedder.vectors, floor)
+
     def _has_marker(self, n: Normalised) -> bool:
         lang = self.kb.language
         return (n.phrased.startswith(lang.follow_up_prefixes) or n.phrased.endswith(lang.follow_up_suffixes)
@@ -390,12 +401,26 @@ class Matcher:
         for an entry the resident picked from a choice (`asked` is then the question they had asked)."""
         if decision.status not in ("answer", "clarify") or decision.entry_id is None:
             return decision
-        if isinstance(asked, str):
-            asked = self.asked.asked(self.normalise(asked).phrased)
+        if isinstance(asked, str):  # a picked choice: the question is the resident's, not the entry's label
+            n = self.normalise(asked)
+            text, asked = n.text, self.asked.asked(n.phrased)
+        else:
+            text = decision.normalised.text
         if not asked:
             return decision
         answered = self.answered[decision.entry_id]
         missing = [a for a in asked if not a.answered_by(answered.kinds) or not answered.has_unit(a)]
-        if not missing:
-            return decision
-        return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
+        if missing:
+            return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
+        close = self._word_similarity()
+        if all(a.kind in FACT_KINDS for a in asked) and close is not None:
+            # Every entry answers "is it so?" by kind; whether it speaks of the thing asked decides (带狗).
+            try:
+                detail = self.mentions.unstated(self.asked.strip(text, asked), decision.entry_id, close)
+            except CheckpointError as exc:
+                self._meaning_failed(exc)
+                return decision
+            if detail is not None:
+                return replace(decision, status="partial", missing_aspect=asked[0].kind, missing_detail=detail,
+                               choices=())
+        return decision

@@ -8,6 +8,10 @@ Two process-wide, read-only tables, loaded once on first use (neither depends on
   suffix (区, 县, 市): without it too many are ordinary words (合作市, 东方市, 开平区). Counties of the
   nearby provinces are known by their short names too (朝阳, 海淀 in the home province; 香河, 武清 in
   the provinces the knowledge base speaks of), as residents name them that way every day;
+- towns (乡镇, 街道) of the home province and the nearby ones, by their full names (望京街道, 燕郊镇) and,
+  in the home province, by the short names residents use every day (望京, 台湖, 金融街), unless jieba knows
+  the short name as an ordinary word (梨园). The towns of the home county itself (通州区's 宋庄, 潞城) are no
+  other place: a district-wide service is theirs too; a place-specific entry names its own;
 - jieba's dictionary tags, for names the gazetteer lacks: places and organisations (ns, nt: 颐和园,
   协和医院, 北京四中) and other proper names (nr, nz: 张家湾, 人大附中), used to tell a name before a kind
   word (张家湾 + 镇) from an ordinary word (森林 + 公园).
@@ -45,13 +49,15 @@ _SHORTEN = re.compile(r"(省|市|特别行政区|(?:[\u4e00-\u9fff]{1,4}族)*自
 # An autonomous prefecture is called by its place name (延边朝鲜族自治州 → 延边).
 _PREFECTURE = re.compile(r"^([\u4e00-\u9fff]{2,}?)(?:[\u4e00-\u9fff]{1,4}族)+自治州$")
 _DISTRICT = re.compile(r"(区|县)$")
+_TOWN = re.compile(r"(街道|地区|(?:[\u4e00-\u9fff]{1,4}族)*(?:乡|镇)|苏木)$")  # 望京街道, 于家务回族乡
 
 
 @dataclass(frozen=True, slots=True)
 class Place:
     name: str  # the full official name
-    level: str  # province | city | county
+    level: str  # province | city | county | town
     province: str
+    county: str = ""  # a town's county (通州区)
 
 
 class Tags:
@@ -105,7 +111,9 @@ def jieba_tags() -> Tags:
 
     with jieba.get_dict_file() as f:
         raw = f.read()
-    path = Path(tempfile.gettempdir()) / f"resident-bot-jieba-tags-{hashlib.sha1(raw).hexdigest()[:16]}.marshal"
+    # Keyed by the gazetteer too: which two-character place names are ordinary words depends on it.
+    key = hashlib.sha1(raw + DATA.read_bytes()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"resident-bot-jieba-tags-{key}.marshal"
     try:
         return Tags.load(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
@@ -124,14 +132,21 @@ def jieba_tags() -> Tags:
 class Gazetteer:
     """Every surface form (full or short name) of China's divisions, looked up by substring."""
 
-    def __init__(self, places: list[Place], home_province: str, near: frozenset[str], ordinary: frozenset[str]):
+    def __init__(self, places: list[Place], home_province: str, near: frozenset[str], ordinary: frozenset[str],
+                 home: frozenset[str] = frozenset()):
+        """`home`: the knowledge base's names of its own place (通州区, 通州): that county's towns are home."""
         self.forms: dict[str, Place] = {}
         for p in places:
-            for form in self._forms(p, near | {home_province}):
+            if p.level == "town" and (p.province not in near | {home_province} or (
+                    p.province == home_province and (p.county in home or _DISTRICT.sub("", p.county) in home))):
+                continue
+            for form in self._forms(p, near | {home_province}, home_province):
                 if len(form) < 2:
                     continue
                 if len(form) == 2 and p.level == "county" and form in ordinary and p.province != home_province:
                     continue
+                if p.level == "town" and form != p.name and form in ordinary:
+                    continue  # 梨园: an ordinary word first
                 # A full name wins over another place's short name; otherwise the first (largest) keeps it.
                 if form not in self.forms or form == p.name:
                     self.forms[form] = p
@@ -142,12 +157,17 @@ class Gazetteer:
     @staticmethod
     def forms_of(p: Place) -> list[str]:
         """Every form a place may be known by, wherever it is (the full name, the short one)."""
+        if p.level == "town":
+            return [p.name, _TOWN.sub("", p.name)]
         return [p.name, _SHORTEN.sub("", p.name), _DISTRICT.sub("", _SHORTEN.sub("", p.name))]
 
     @staticmethod
-    def _forms(p: Place, near: frozenset[str]) -> list[str]:
+    def _forms(p: Place, near: frozenset[str], home_province: str = "") -> list[str]:
         forms = [p.name]
-        if p.level != "county":
+        if p.level == "town":
+            if p.province == home_province:
+                forms.append(_TOWN.sub("", p.name))
+        elif p.level != "county":
             m = _PREFECTURE.match(p.name)
             forms.append(m.group(1) if m else _SHORTEN.sub("", p.name))
         elif p.province in near:
@@ -176,23 +196,24 @@ class Gazetteer:
 
 
 _lock = threading.Lock()
-_gazetteers: dict[tuple[str, frozenset[str]], Gazetteer] = {}
+_gazetteers: dict[tuple[str, frozenset[str], frozenset[str]], Gazetteer] = {}
 
 
 def load_places(path: Path = DATA) -> list[Place]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
-            name, level, province = line.split("\t")
-            out.append(Place(name, level, province))
+            name, level, province, *county = line.split("\t")
+            out.append(Place(name, level, province, county[0] if county else ""))
     return out
 
 
-def gazetteer(home_province: str = "", near: frozenset[str] = frozenset()) -> Gazetteer:
-    """The gazetteer for a knowledge base whose home is in `home_province` (北京市) and which speaks of the
-    `near` provinces (天津市, 河北省); built once per process for each."""
-    key = (home_province, near)
+def gazetteer(home_province: str = "", near: frozenset[str] = frozenset(),
+              home: frozenset[str] = frozenset()) -> Gazetteer:
+    """The gazetteer for a knowledge base whose home is in `home_province` (北京市), is called `home` (通州区,
+    通州) and speaks of the `near` provinces (天津市, 河北省); built once per process for each."""
+    key = (home_province, near, home)
     with _lock:
         if key not in _gazetteers:
-            _gazetteers[key] = Gazetteer(load_places(), home_province, near, jieba_tags().ordinary)
+            _gazetteers[key] = Gazetteer(load_places(), home_province, near, jieba_tags().ordinary, home)
         return _gazetteers[key]

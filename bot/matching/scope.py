@@ -81,7 +81,7 @@ class ScopeChecker:
             if near is None:
                 base = gazetteer(self._province)
                 near = provinces_named(self.topic_text.values(), base)
-            self._tags, self._gazetteer = tags, gazetteer(self._province, near)
+            self._tags, self._gazetteer = tags, gazetteer(self._province, near, frozenset(self.home))
         return self._gazetteer, self._tags
 
     def without_home(self, text: str) -> str:
@@ -112,6 +112,10 @@ class ScopeChecker:
         syllables = self._sounds.of(name)
         return syllables is not None and syllables in sound
 
+    def _town_before_kind(self, gaz: Gazetteer, text: str, i: int, size: int) -> bool:
+        place = gaz.forms[text[i:i + size]]
+        return place.level == "town" and place.name != text[i:i + size] and text.startswith(self.kinds, i + size)
+
     def names(self, text: str) -> list[str]:
         """Names of places, organisations and elsewhere-words in a normalised message, in order."""
         return [name.removeprefix(_UNKNOWN) for name, _key in self.found(text)]
@@ -132,6 +136,8 @@ class ScopeChecker:
                 hit = next((size for size in range(min(gaz.longest, len(text) - i), 1, -1)
                             if i + size in ends and text[i:i + size] in gaz.forms
                             and not taken.intersection(range(i, i + size))), None)
+                if hit and self._town_before_kind(gaz, text, i, hit):
+                    hit = None  # 龙潭公园: the park named after the town (龙潭街道), found by its kind word below
                 if hit:
                     found.append((i, text[i:i + hit], text[i:i + hit]))
                     taken.update(range(i, i + hit))

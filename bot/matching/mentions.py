@@ -1,0 +1,133 @@
+"""Whether an entry speaks of the thing a yes/no or status question asks about.
+
+A yes/no question (绿心公园可不可以带狗进去, 中仓家园中心有电梯吗) is answered "by kind" by every entry of
+its topic: every answer says that something is, or has been done. What decides it is the thing asked about:
+带狗, 电梯. When the question names a thing that the entry's own words (answer, title, questions, tags)
+never mention, the entry does not say, and the honest reply is partial: what the entry knows, that "带狗"
+is not stated, 12345. Whether the question asks for a kind of detail the entry does not state at all (a
+fee, a size) is answered.py's business, before this.
+
+What is asked of the subject comes after the first 能/可以/有 (language.yaml `fact_predicates`): the subject
+before it (商务区饭馆能在外面摆桌吗: 饭馆) chose the entry, and the entry may call it otherwise (商户). What
+counts as naming a thing there, by jieba's part of speech rather than word lists: a noun, a time word (周末),
+a word jieba's dictionary lacks whose last part is a noun (过路费) or that has no known part (a name). What
+does not: verbs and verb phrases (允许, 进去, 坐车去, 对外开放: how the resident puts it; the sentence model
+read them as unrelated too often), function words, one character (a typo such as 路城 leaves 路), the
+question's own cue words, the knowledge base's home (副中心, 通州), and the few words that residents add
+without naming anything (现在, 真的: language.yaml `fact_light_words`).
+
+A word counts as mentioned when the entry's text holds it, holds a two-character word inside it (医疗点 →
+医疗), holds its sound (a pinyin typo: 厂同路 → 厂通路), or, by the sentence model, a word close enough to be
+the same thing in other words (公司 ~ 企业, 步行 ~ 走路; rank.py `fact_word`). Without a sentence model whose
+word similarities were measured the check is not made: words alone would turn too many paraphrases into
+"not stated".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from bot.knowledge.schema import Entry, KnowledgeBase
+from bot.matching.asked import pos_of
+from bot.matching.normalise import Normaliser
+from bot.matching.tokens import is_cjk, pinyin
+
+YESNO = "yesno"
+STATUS = "status"
+FACT_KINDS = frozenset({YESNO, STATUS})  # the kinds whose answer is decided by the fact named
+_REDUPLICATED = re.compile(r"([\u4e00-\u9fff]{1,2}?)[不没]\1")  # 可不可以, 带不带, 上不上班: the form, not a fact
+_NOUNISH = ("n", "t", "b", "s", "vn", "nz", "ns", "nt", "nr")
+_MIN_CHARS = 2
+_FUNCTION = ("r", "p", "c", "u", "d", "m", "q", "y", "e", "o")  # pronouns, prepositions, particles, numbers...
+
+
+def similarity(vector: Callable[[str], np.ndarray], vectors: Callable[[list[str]], np.ndarray],
+               floor: float) -> Callable[[str, tuple[str, ...]], float]:
+    """A `close` for `MentionCheck.unstated` from a sentence model: 1.0 when a word's best cosine to the
+    entry's words reaches `floor`, else 0.0. The entry's words are cached with the knowledge base's texts."""
+    def close(word: str, words: tuple[str, ...]) -> float:
+        return 1.0 if float(np.max(vectors(list(words)) @ vector(word))) >= floor else 0.0
+    return close
+
+
+class MentionCheck:
+    """Per knowledge base snapshot. Each entry's words are read on first need, not at start: only entries
+    that a yes/no or status question reaches are ever read."""
+
+    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser, words: Callable[[str], tuple[str, ...]]):
+        """`words`: the snapshot's jieba words."""
+        self._normaliser = normaliser
+        self._words = words
+        self._light = frozenset(normaliser.basic(w) for w in kb.language.fact_light_words)
+        self._predicates = tuple(sorted({normaliser.basic(w) for w in kb.language.fact_predicates if w},
+                                        key=len, reverse=True))
+        self._light_chars = frozenset(kb.language.light_chars)
+        self._home = tuple(normaliser.question(h) for h in kb.scope.home if h)
+        self._by_id = kb.by_id
+        self._said: dict[str, tuple[str, tuple[str, ...], str]] = {}
+        self._lock = threading.Lock()
+
+    def unstated(self, core: str, entry_id: str, close: Callable[[str, tuple[str, ...]], float]) -> str | None:
+        """The first thing or event the question (without its cue words) names that the entry never mentions;
+        None when it mentions them all. `close`: the sentence
+        model's best similarity between a word and a list of words, 1.0 for "the same"."""
+        text, words, sound = self._entry(entry_id)
+        for w in self._words(self._predicate(core)):
+            if not self._names_a_fact(w):
+                continue
+            if w in text or any(w in h or h in w for h in self._home):
+                continue
+            if any(v in w for v in words):
+                continue  # 医疗点: the entry says 医疗
+            if pinyin(w) in sound:
+                continue  # a typo of a word the entry has
+            if words and close(w, words) >= 1.0:
+                continue  # the same thing in other words
+            return w
+        return None
+
+    def _predicate(self, core: str) -> str:
+        """What the question asks of its subject: after the first 能/可以/有 (商务区饭馆能在外面摆桌 → 在外面摆桌),
+        the subject having chosen the entry; the whole question when it has none (周末开放吗, 对外开放了没有)."""
+        words = self._words(core)
+        for i, w in enumerate(words):
+            if w in self._predicates or _REDUPLICATED.fullmatch(w) or any(w.startswith(p) for p in self._predicates):
+                rest = "".join(words[i:])
+                head = next((p for p in self._predicates if rest.startswith(p)), "")
+                return _REDUPLICATED.sub("", rest[len(head):])
+        return _REDUPLICATED.sub("", core)
+
+    def _names_a_fact(self, w: str) -> bool:
+        if len(w) < _MIN_CHARS or not all(is_cjk(c) for c in w) or w in self._light:
+            return False
+        if all(c in self._light_chars for c in w):
+            return False
+        tag = pos_of(w)
+        if tag is None:
+            # A word jieba's dictionary lacks is what its last part is (a Chinese compound's head is at its
+            # end): 过路费 is a fee (费 n), 坐车去 a way of going (去 v); a name with no known part counts.
+            tag = next((t for t in (pos_of(w[i:]) for i in range(1, len(w))) if t), "n")
+        # Verbs are mostly how the resident puts it (允许, 进去, 不会, 停车的事): the thing is the noun.
+        return tag.startswith(_NOUNISH)
+
+    def _content(self, w: str) -> bool:
+        if len(w) < _MIN_CHARS or not all(is_cjk(c) for c in w) or w in self._light:
+            return False
+        return not (pos_of(w) or "x").startswith(_FUNCTION)
+
+    def _entry(self, entry_id: str) -> tuple[str, tuple[str, ...], str]:
+        said = self._said.get(entry_id)
+        if said is None:
+            e: Entry = self._by_id[entry_id]
+            parts = [e.answer, e.title, e.topic, *e.questions, *e.tags]
+            text = " ".join(self._normaliser.question(p) for p in parts)
+            # Content words (not 什么, 哪些, 已经): what the resident's words are compared with.
+            words = tuple(sorted({w for w in self._words(text) if self._content(w)}))
+            said = (text, words, " ".join(pinyin(w) for w in words))
+            with self._lock:
+                self._said[entry_id] = said
+        return said

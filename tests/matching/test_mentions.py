@@ -1,0 +1,96 @@
+"""A yes/no or status question about a thing its entry never mentions gets an honest partial reply.
+
+Every entry answers "is it so?" by kind, so the asked-type check alone let 绿心公园可不可以带狗进去 be
+answered with the park's layout. The wordings here are not in any YAML list: nouns and unknown words are
+found by jieba's part of speech, and "the same thing in other words" by the sentence model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.dialogue.builder import ReplyBuilder
+from bot.knowledge.loader import load_knowledge
+from bot.matching.matcher import Matcher
+from bot.matching.mentions import MentionCheck
+from bot.matching.normalise import Normaliser
+from bot.matching.tokens import plain_tokenizer
+from tests.auxil.kb import entry, make_kb
+
+
+@pytest.mark.parametrize(("message", "entry_id", "thing"), [
+    ("中仓家园中心有电梯吗", "zhongcang-home-center", "电梯"),
+    ("三大建筑周末开放吗", "three-buildings-opening", "周末"),
+    ("绿心公园有停车场吗", "green-heart-visitor-services", "停车场"),
+    ("綠心公園裡能釣魚嗎", "green-heart-lost-and-found", "钓鱼"),
+    ("中仓家园中心有没有游泳池", "zhongcang-home-center", "游泳池"),
+])
+def test_a_thing_the_entry_never_mentions_is_not_answered_as_if_it_were(matcher, message, entry_id, thing):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id, d.missing_detail) == ("partial", entry_id, thing)
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("千荷泻露桥开通了吗", "qianhe-xielu-bridge"),  # the entry says 开通
+    ("厂同路开工了吗", "changtong-road-start"),  # a pinyin typo of the entry's own word
+    ("杨庄小区改造了篮球场吗", "yangzhuang-micro-projects"),
+    ("绿心公园有没有母婴室", "green-heart-visitor-services"),
+    ("北京城市副中心的千荷泻露桥通了没有", "qianhe-xielu-bridge"),  # the knowledge base's home is no "thing"
+    ("商务区的咖啡馆能在门口摆摊吗", "cbd-outdoor-dining"),  # the subject, before 能, chose the entry
+])
+def test_what_the_entry_does_speak_of_is_still_answered(matcher, message, entry_id):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id) == ("answer", entry_id)
+
+
+def test_the_reply_names_the_thing_that_is_not_stated_and_the_hotline(matcher, bundled_kb):
+    d = matcher.match("中仓家园中心有电梯吗")
+    reply = ReplyBuilder(bundled_kb, dt.date(2026, 11, 29)).build(d)
+    text = "\n".join(p.text for p in reply.parts)
+    assert reply.status == "partial"
+    assert "“电梯”" in text and "12345" in text
+    assert bundled_kb.by_id["zhongcang-home-center"].answer in text  # what it does know
+
+
+def test_without_a_measured_sentence_model_the_check_is_not_made(bundled_kb):
+    # Words alone would turn paraphrases (饭馆 for 餐饮) into "not stated"; the asked-type check still runs.
+    d = Matcher(bundled_kb).match("中仓家园中心有电梯吗")
+    assert d.missing_detail is None
+
+
+def _check(tmp_path, answer: str, language: str = "") -> tuple[MentionCheck, str]:
+    kdir = make_kb(tmp_path, {"park.yaml": entry("park", "公园开了吗", answer)})
+    if language:  # the bundled list, one line, replaced
+        path = kdir / "language.yaml"
+        text = path.read_text(encoding="utf-8")
+        start = text.index("fact_light_words:")
+        path.write_text(text[:start] + language, encoding="utf-8")
+    kb = load_knowledge(kdir, tmp_path / "intents")
+    return MentionCheck(kb, Normaliser(kb), plain_tokenizer().words), "park"
+
+
+def _never_close(_word: str, _words: tuple[str, ...]) -> float:
+    return 0.0
+
+
+def test_a_longer_word_holding_the_entry_word_and_a_typo_of_it_count_as_mentioned(tmp_path):
+    facts, eid = _check(tmp_path, "园内提供医疗服务，设有售票处。")
+    assert facts.unstated("公园有医疗点", eid, _never_close) is None  # 医疗点 holds 医疗
+    assert facts.unstated("公园有手票处", eid, _never_close) is None  # 手票 sounds as 售票
+    assert facts.unstated("公园有游泳池", eid, _never_close) == "游泳池"
+
+
+def test_words_an_administrator_marks_as_naming_nothing_are_not_facts(tmp_path):
+    facts, eid = _check(tmp_path, "园内设有医疗站。", "fact_light_words: [游泳池]\n")
+    assert facts.unstated("公园有游泳池", eid, _never_close) is None
+
+
+def test_the_sentence_model_may_say_a_word_is_the_entry_word_in_other_words(tmp_path):
+    facts, eid = _check(tmp_path, "园内设有医疗站。")
+    def close(word: str, words: tuple[str, ...]) -> float:  # a model that knows 卫生室 and 医疗站 alike
+        return 1.0 if word == "卫生室" and "医疗站" in words else 0.0
+
+    assert facts.unstated("公园有卫生室", eid, close) is None
+    assert facts.unstated("公园有游泳池", eid, close) == "游泳池"
