@@ -40,6 +40,8 @@ def names(matcher, scope, message: str) -> list[str]:
     ("望京公租房配租多少户", "望京"),  # a town (街道) of the home province by its short name, no 的
     ("金融街那块共享单车停哪", "金融街"),
     ("燕郊镇保障房开工几套", "燕郊镇"),  # a town of a nearby province, by its full name
+    ("隔壁小区改造了篮球场吗", "隔壁小区"),  # scope words of scope.yaml before a kind word
+    ("别家医院也做隔离点检测吗", "别家医院"),
 ])
 def test_other_places_are_recognised(matcher, scope, message, name):
     assert name in names(matcher, scope, message)
