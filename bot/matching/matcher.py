@@ -18,7 +18,7 @@ from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.facts import build_facts
 from bot.matching.facts import fingerprint as facts_fingerprint
-from bot.matching.mentions import FACT_KINDS, MentionCheck, similarity
+from bot.matching.mentions import FACT_KINDS, PERSON, MentionCheck, similarity
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     DIRECTORY_SCALE,
@@ -413,10 +413,14 @@ class Matcher:
         if missing:
             return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
         close = self._word_similarity()
-        if all(a.kind in FACT_KINDS for a in asked) and close is not None:
-            # Every entry answers "is it so?" by kind; whether it speaks of the thing asked decides (带狗).
+        kinds = {a.kind for a in asked}
+        if close is not None and (kinds <= FACT_KINDS or kinds == {PERSON}):
+            # Every entry answers "is it so?" and "who?" by kind; whether it speaks of the thing or the role
+            # asked decides (带狗, 设计师是谁).
+            core = self.asked.strip(text, asked)
             try:
-                detail = self.mentions.unstated(self.asked.strip(text, asked), decision.entry_id, close)
+                detail = (self.mentions.unstated_role(core, decision.entry_id) if PERSON in kinds
+                          else self.mentions.unstated(core, decision.entry_id, close))
             except CheckpointError as exc:
                 self._meaning_failed(exc)
                 return decision

@@ -38,11 +38,25 @@ from bot.matching.tokens import is_cjk, pinyin
 
 YESNO = "yesno"
 STATUS = "status"
-FACT_KINDS = frozenset({YESNO, STATUS})  # the kinds whose answer is decided by the fact named
+FACT_KINDS = frozenset({YESNO, STATUS})  # the kinds whose answer is decided by the thing named
+PERSON = "person"
+_IS, _WHO = "是", ("谁", "哪位")  # X是谁, 谁是X: grammar, not phrases
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff]{1,2}?)[不没]\1")  # 可不可以, 带不带, 上不上班: the form, not a fact
 _NOUNISH = ("n", "t", "b", "s", "vn", "nz", "ns", "nt", "nr")
 _MIN_CHARS = 2
+# A word made of the entry's word and one of these names who does it (设计 → 设计师, 校 → 校长, 管理 → 管理员):
+# asked 设计师是谁, an entry about the design does not say. Grammar of word formation, not a list of phrases.
+_AGENT_SUFFIXES = ("师", "长", "员", "者", "人", "方", "商")
 _FUNCTION = ("r", "p", "c", "u", "d", "m", "q", "y", "e", "o")  # pronouns, prepositions, particles, numbers...
+
+
+def _names_its_agent(word: str, part: str) -> bool:
+    return word.startswith(part) and word[len(part):] in _AGENT_SUFFIXES
+
+
+def literally(_word: str, _words: tuple[str, ...]) -> float:
+    """A `close` that finds no word the same as another: only the entry's own words count."""
+    return 0.0
 
 
 def similarity(vector: Callable[[str], np.ndarray], vectors: Callable[[list[str]], np.ndarray],
@@ -81,7 +95,7 @@ class MentionCheck:
                 continue
             if w in text or any(w in h or h in w for h in self._home):
                 continue
-            if any(v in w for v in words):
+            if any(v in w and not _names_its_agent(w, v) for v in words):
                 continue  # 医疗点: the entry says 医疗
             if pinyin(w) in sound:
                 continue  # a typo of a word the entry has
@@ -89,6 +103,20 @@ class MentionCheck:
                 continue  # the same thing in other words
             return w
         return None
+
+    def unstated_role(self, core: str, entry_id: str) -> str | None:
+        """The role a "who" question names (三大建筑的设计师是谁, 谁是校长) when the entry's own words never do;
+        None when it names none or the entry does. Only the entry's words count: to the sentence model a role
+        is close to its field (设计师 ~ 建筑)."""
+        words = self._words(core)
+        role = next((words[i - 1] for i in range(1, len(words) - 1)
+                     if words[i] == _IS and words[i + 1] in _WHO), None)
+        if role is None:
+            role = next((words[i + 2] for i in range(len(words) - 2)
+                         if words[i] in _WHO and words[i + 1] == _IS), None)
+        if role is None or not self._names_a_fact(role):
+            return None
+        return self.unstated(role, entry_id, literally)
 
     def _predicate(self, core: str) -> str:
         """What the question asks of its subject: after the first 能/可以/有 (商务区饭馆能在外面摆桌 → 在外面摆桌),

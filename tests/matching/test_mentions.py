@@ -94,3 +94,17 @@ def test_the_sentence_model_may_say_a_word_is_the_entry_word_in_other_words(tmp_
 
     assert facts.unstated("公园有卫生室", eid, close) is None
     assert facts.unstated("公园有游泳池", eid, close) == "游泳池"
+
+
+@pytest.mark.parametrize(("message", "role"), [
+    ("三大建筑的设计师是谁", "设计师"),  # the entry names 北投集团, who builds them, not who designed them
+    ("厂通路的承建方是谁", "承建方"),
+])
+def test_a_role_the_entry_never_names_is_not_answered_with_whoever_it_does_name(matcher, message, role):
+    d = matcher.match(message)
+    assert (d.status, d.missing_detail) == ("partial", role)
+
+
+def test_who_without_a_role_is_still_answered_by_whoever_the_entry_names(matcher):
+    d = matcher.match("厂通路修路的事是谁在督办")
+    assert (d.status, d.entry_id) == ("answer", "changtong-road-supervision")
