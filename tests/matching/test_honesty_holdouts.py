@@ -34,3 +34,19 @@ def test_other_places_as_first_measured_and_in_scope_controls_answered(matcher):
     # 2026-11-29: 87.1% honest on other places, 91.7% of the controls answered with their entry.
     assert summary["honest"] >= 0.84, summary["misses"]
     assert summary["controls_answered"] >= 0.89, summary["misses"]
+
+
+def test_details_not_stated_of_the_third_sealed_set_as_first_measured(matcher):
+    summary = _summary(matcher, "holdout_details3.yaml")
+    assert summary["not_stated"] >= 230
+    # 2026-11-29 at 1f9c829: 77.9% honest, 20.4% confidently wrong.
+    assert summary["honest"] >= 0.75, summary["misses"]
+    assert summary["not_stated_wrong"] <= 0.23, summary["misses"]
+
+
+def test_other_places_of_the_third_sealed_set_as_first_measured_and_its_controls_answered(matcher):
+    summary = _summary(matcher, "holdout_scope3.yaml")
+    assert summary["not_stated"] >= 130 and summary["controls"] >= 60
+    # 2026-11-29 at 1f9c829: 84.6% honest on other places, 95.6% of the controls answered with their entry.
+    assert summary["honest"] >= 0.82, summary["misses"]
+    assert summary["controls_answered"] >= 0.93, summary["misses"]
