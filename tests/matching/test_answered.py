@@ -171,3 +171,10 @@ def test_a_count_is_answered_only_in_the_measure_word_asked(matcher, question, a
     assert counts, asked
     stated = matcher.answered[entry_id]
     assert all(a.answered_by(stated.kinds) and stated.has_unit(a) for a in counts) is answered
+
+
+@pytest.mark.parametrize("question", ["通惠明天项目如今还在做吗", "春风税雨直播目前还有没有", "银税互动到现在还能贷吗"])
+def test_what_is_so_now_is_stated_by_no_entry_dated_as_of_its_source(matcher, question):
+    # Every entry states how things stood on its as_of date: "现在还…吗" gets that, and that now is not stated.
+    d = matcher.match(question)
+    assert (d.status, d.missing_aspect) == ("partial", "current")
