@@ -136,9 +136,17 @@ class Gazetteer:
                  home: frozenset[str] = frozenset()):
         """`home`: the knowledge base's names of its own place (通州区, 通州): that county's towns are home."""
         self.forms: dict[str, Place] = {}
+        # The home county's own towns (西集, 宋庄): not other places as such, but another one than an entry's
+        # own town is (scope.py `foreign`).
+        self.home_towns: dict[str, Place] = {}
         for p in places:
-            if p.level == "town" and (p.province not in near | {home_province} or (
-                    p.province == home_province and (p.county in home or _DISTRICT.sub("", p.county) in home))):
+            if p.level == "town" and p.province == home_province and (
+                    p.county in home or _DISTRICT.sub("", p.county) in home):
+                for form in self.forms_of(p):
+                    if len(form) >= 2 and (form == p.name or form not in ordinary):
+                        self.home_towns.setdefault(form, p)
+                continue
+            if p.level == "town" and p.province not in near | {home_province}:
                 continue
             for form in self._forms(p, near | {home_province}, home_province):
                 if len(form) < 2:

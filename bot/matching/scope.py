@@ -61,6 +61,8 @@ class ScopeChecker:
         self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=len, reverse=True))
         self._province = s.province
         self._lexicon = lexicon
+        self._norm = norm
+        self._towns_of_entry: dict[str, frozenset[str]] = {}
         # Every topic's texts, and the same in pinyin (路城, a typo, is 潞城): built with the index and
         # stored with it (facts.py) for a large knowledge base, else here.
         texts = texts or topic_texts(kb, normalise)
@@ -105,7 +107,34 @@ class ScopeChecker:
             keys = [key[i:i + 2] for i in range(len(key) - 1)] if name.startswith(_UNKNOWN) else [key]
             if not any(k in known or self._sounded(k, sound) or k in self.home for k in keys):
                 return name.removeprefix(_UNKNOWN)
-        return None
+        return self._other_home_town(text, entry, known)
+
+    def _other_home_town(self, text: str, entry: Entry, known: str) -> str | None:
+        """A town of the home county (张家湾) asked of an entry about a place in another one (西集's homestays):
+        another place. Asked of an entry about the whole county (一键呼), it is the resident's own: home."""
+        own = self._entry_towns(entry)
+        if not own:
+            return None
+        return next((t for t in self._towns_in(text) if t not in known and t not in own), None)
+
+    def _entry_towns(self, entry: Entry) -> frozenset[str]:
+        towns = self._towns_of_entry.get(entry.id)
+        if towns is None:
+            text = " ".join(self._norm(x) for x in (entry.title, *entry.questions, entry.answer, *entry.tags))
+            towns = frozenset(self._towns_in(text))
+            self._towns_of_entry[entry.id] = towns  # one reference assignment: threads may race harmlessly
+        return towns
+
+    def _towns_in(self, text: str) -> list[str]:
+        """The home county's towns named in `text`, on jieba's word boundaries (通运 is no town in 交通运输)."""
+        home_towns = self._tables()[0].home_towns
+        candidates = [form for form in home_towns if form in text]
+        if not candidates:
+            return []
+        spans = _spans(text, self.words(text))
+        starts, ends = {a for a, _b, _t in spans}, {b for _a, b, _t in spans}
+        return [form for form in candidates
+                if any(i in starts and i + len(form) in ends for i in _occurrences(text, form))]
 
     def _sounded(self, name: str, sound: str) -> bool:
         """Whether a text of the topic (`sound`) holds `name`'s syllables in a row."""
@@ -272,6 +301,14 @@ def topic_texts(kb: KnowledgeBase, normalise: Callable[[str], str]) -> TopicText
         text[topic] = "\n".join(texts)
         sound[topic] = sounds.join(texts)
     return TopicTexts(text, sound, sounds)
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    out, i = [], text.find(part)
+    while i >= 0:
+        out.append(i)
+        i = text.find(part, i + 1)
+    return out
 
 
 def provinces_named(texts: Iterable[str], base: Gazetteer) -> frozenset[str]:

@@ -127,3 +127,19 @@ def test_tag_table_round_trips_through_its_cache_and_refuses_garbage():
     for garbage in (b"", b"not marshal", __import__("marshal").dumps(({}, {}, [], []))):
         with pytest.raises((ValueError, EOFError, TypeError)):
             Tags.load(garbage)
+
+
+@pytest.mark.parametrize(("message", "entry_id", "place"), [
+    ("张家湾镇那边民宿有接去环球影城的车吗", "xiji-homestay-shuttle", "张家湾"),  # the entry is 西集's
+    ("玉桥那片的老电缆换了没有", "yangzhuang-cables", "玉桥"),  # the entry is 杨庄's
+])
+def test_another_town_of_the_home_county_is_another_place_for_an_entry_about_one_town(matcher, message, entry_id,
+                                                                                       place):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id) == ("partial", entry_id) and place in (d.other_place or "")
+
+
+def test_a_town_of_the_home_county_is_home_for_an_entry_about_the_whole_county(matcher, scope):
+    # 公租房配租 is the county's figure: the gazetteer's home towns are not other places for it.
+    entry = matcher.kb.by_id["public-rental-households"]
+    assert scope.foreign(matcher.normalise("住在永顺能申请公租房吗").text, entry) is None
