@@ -50,3 +50,19 @@ def test_other_places_of_the_third_sealed_set_as_first_measured_and_its_controls
     # 2026-11-29 at 1f9c829: 84.6% honest on other places, 95.6% of the controls answered with their entry.
     assert summary["honest"] >= 0.82, summary["misses"]
     assert summary["controls_answered"] >= 0.93, summary["misses"]
+
+
+def test_details_not_stated_of_the_fourth_sealed_set_as_first_measured(matcher):
+    summary = _summary(matcher, "holdout_details4.yaml")
+    assert summary["not_stated"] >= 230
+    # 2026-11-29 at e6bfea7: 79.1% honest, 20.5% confidently wrong.
+    assert summary["honest"] >= 0.77, summary["misses"]
+    assert summary["not_stated_wrong"] <= 0.23, summary["misses"]
+
+
+def test_other_places_of_the_fourth_sealed_set_as_first_measured_and_its_controls_answered(matcher):
+    summary = _summary(matcher, "holdout_scope4.yaml")
+    assert summary["not_stated"] >= 120 and summary["controls"] >= 50
+    # 2026-11-29 at e6bfea7: 90.6% honest on other places, 96.5% of the controls answered with their entry.
+    assert summary["honest"] >= 0.88, summary["misses"]
+    assert summary["controls_answered"] >= 0.94, summary["misses"]
