@@ -156,7 +156,7 @@ async def test_start_topics_and_commands(stub, tmp_path):
     app = make_app(stub, tmp_path)
     async with Polling(app):
         [commands] = await wait(stub, "setMyCommands")
-        assert {c["command"] for c in commands["commands"]} == {"start", "help", "topics"}
+        assert {c["command"] for c in commands["commands"]} == {"start", "help", "topics", "topic"}
         stub.push(message_update("/start"))
         [start] = await wait(stub, "sendMessage")
         assert "您好" in start["text"] and all(b["callback_data"].startswith("q:") for b in buttons(start))

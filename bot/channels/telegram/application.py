@@ -29,6 +29,8 @@ COMMANDS = [
     BotCommand("start", "开始使用，看看可以问什么"),
     BotCommand("help", "我能回答什么、怎么问"),
     BotCommand("topics", "按话题浏览问题"),
+    # Typed with a topic's name; handled by the dialogue like any other text command (on_admin passes it on).
+    BotCommand("topic", "看某个话题的问题，如 /topic 税务服务"),
 ]
 
 
