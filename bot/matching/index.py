@@ -170,8 +170,8 @@ class RecallIndex:
 
     def _token_sets(self, doc: int) -> tuple[frozenset[str], frozenset[str]]:
         a, b = int(self.docs.ptr[doc]), int(self.docs.ptr[doc + 1])
-        vocab = self.docs.vocabulary
-        own = self.docs.own[a:b].tolist()
-        toks = [vocab[t] for t in self.docs.tok[a:b].tolist()]
-        return (frozenset(t for t, o in zip(toks, own, strict=True) if o),
-                frozenset(t for t, o in zip(toks, own, strict=True) if not o))
+        # Split by the array mask, looked up by `map`: a document holds hundreds of tokens (its answer's),
+        # and at 100,000 entries most candidates are not remembered yet.
+        toks, own = self.docs.tok[a:b], self.docs.own[a:b]
+        word = self.docs.vocabulary.__getitem__
+        return frozenset(map(word, toks[own].tolist())), frozenset(map(word, toks[~own].tolist()))
