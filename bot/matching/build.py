@@ -95,10 +95,10 @@ class _Fresh:
 
 
 class _Builder:
-    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser):
+    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser, memo: dict[str, str] | None = None):
         self.kb = kb
         self.normalise = normaliser
-        self._memo: dict[str, str] = {}  # tags and answers repeat across entries
+        self._memo: dict[str, str] = {} if memo is None else memo  # tags and answers repeat across entries
         self.heads = tuple(dict.fromkeys(normaliser.apply_synonyms(normaliser.basic(g[0])) for g in kb.synonyms))
 
     def question(self, text: str) -> str:
@@ -124,10 +124,12 @@ class _Builder:
 
 
 def build_index(kb: KnowledgeBase, normaliser: Normaliser,
-                previous: tuple[KnowledgeBase, BuiltIndex] | None = None) -> BuiltIndex:
+                previous: tuple[KnowledgeBase, BuiltIndex] | None = None, memo: dict[str, str] | None = None
+                ) -> BuiltIndex:
     """Build everything for `kb`; with `previous` (the snapshot being replaced), reuse what its unchanged
-    entries had."""
-    b = _Builder(kb, normaliser)
+    entries had. `memo`: texts normalised (`Normaliser.question`) so far, filled in; the entries' facts
+    (facts.py) normalise the same texts."""
+    b = _Builder(kb, normaliser, memo)
     fp = fingerprint(kb, normaliser)
     old_kb, old = previous if previous is not None and previous[1].fingerprint == fp else (None, None)
     old_of: dict[tuple[object, ...], int] = {}

@@ -135,9 +135,10 @@ def _code() -> str:
 
 
 def build_facts(kb: KnowledgeBase, normaliser: Normaliser, built: BuiltIndex, fp: str,
-                previous: tuple[KnowledgeBase, BuiltIndex] | None = None) -> EntryFacts:
+                previous: tuple[KnowledgeBase, BuiltIndex] | None = None, memo: dict[str, str] | None = None
+                ) -> EntryFacts:
     """Every entry's facts; with `previous` (the snapshot being replaced), an unchanged entry's are reused
-    (its words only when the names are the same)."""
+    (its words only when the names are the same). `memo`: texts already normalised (`build_index`'s)."""
     old_kb, old = (previous[0], previous[1].facts) if previous is not None else (None, None)
     if old is None or old.fingerprint != fp:
         old_kb, old = None, None
@@ -146,7 +147,7 @@ def build_facts(kb: KnowledgeBase, normaliser: Normaliser, built: BuiltIndex, fp
         old_of = {entry_key(e): j for j, e in enumerate(old_kb.entries)}
         reuse = [old_of.get(entry_key(e)) for e in kb.entries]
     same_words = old is not None and old.lexicon == built.lexicon
-    memo: dict[str, str] = {}
+    memo = {} if memo is None else memo
 
     def question(text: str) -> str:
         found = memo.get(text)

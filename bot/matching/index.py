@@ -98,7 +98,12 @@ class RecallIndex:
         norm = K1 * (1 - B + B * lengths.astype(np.float64) / avg)
         weights = (self.idf[docs.tok] * tf * (K1 + 1) / (tf + norm[doc_of])).astype(np.float32)
         # Postings: the same pairs sorted by token, documents ascending within a token (a stable sort).
-        order = np.argsort(docs.tok, kind="stable")
+        # Sorting (token, position) pairs packed in one int64 gives that order twice as fast as a stable
+        # argsort of the tokens (a merge sort).
+        keys = (docs.tok.astype(np.int64) << 32) | np.arange(len(docs.tok), dtype=np.int64)
+        keys.sort()
+        order = keys & 0xFFFFFFFF
+        del keys
         self._post_doc = doc_of[order]
         self._post_weight = weights[order]
         self._post_ptr = np.zeros(len(docs.vocabulary) + 1, dtype=np.int64)

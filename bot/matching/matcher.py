@@ -80,8 +80,9 @@ class Matcher:
         built = store.load(kb, fingerprint, facts_fp) if store is not None else None
         if built is None:
             replaced = (previous.kb, previous.built) if previous is not None else None
-            built = build_index(kb, self.normalise, replaced)
-            built = replace(built, facts=build_facts(kb, self.normalise, built, facts_fp, replaced))
+            memo: dict[str, str] = {}  # each title, question, tag and answer normalised once for both
+            built = build_index(kb, self.normalise, replaced, memo)
+            built = replace(built, facts=build_facts(kb, self.normalise, built, facts_fp, replaced, memo))
             if store is not None:
                 store.save(kb, built)
         assert built.facts is not None
