@@ -10,8 +10,9 @@ import re
 import threading
 import unicodedata
 import weakref
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
+from functools import cache, lru_cache
+from math import log
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9.+]+")
 _IS_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -65,8 +66,6 @@ class Tokenizer:
     user of jieba gets; a text's words then depend on how many names there are)."""
 
     def __init__(self, names: Iterable[str] = (), jieba_total: bool = False):
-        import jieba
-
         self.names = frozenset(w for w in names if len(w) >= 2)
         main, total = _main_dictionary()
         if jieba_total:
@@ -76,7 +75,7 @@ class Tokenizer:
             freq[name] = NAME_FREQ
             for end in range(1, len(name)):
                 freq.setdefault(name[:end], 0)  # jieba looks up prefixes on its way to a longer word
-        self._jieba = jieba.Tokenizer()
+        self._jieba = _fast_jieba()()
         self._jieba.FREQ, self._jieba.total, self._jieba.initialized = freq, total, True
         # Per instance, so that a reload's new names never meet an old snapshot's cached cuts.
         self.words_of = lru_cache(maxsize=WORD_CACHE)(self._words)
@@ -116,6 +115,58 @@ class Tokenizer:
             elif _IS_CJK.match(w):
                 out.append(("u:" + w, UNIGRAM_WEIGHT))
         return tuple(out)
+
+
+@cache
+def _fast_jieba() -> type:
+    """jieba's tokenizer with its dictionary-only cut (HMM off, what `Tokenizer.words` uses) in one pass.
+
+    jieba builds a dict of every position's word ends, then picks the best route with `max` over a
+    generator of tuples: most of a cold build's time (every question, answer and entry text is cut).
+    Here the same route is found walking back once: the same words (`log(freq) - log(total)` summed the
+    same way, a tie going to the longer word as `max` of (score, end) pairs did), about twice as fast."""
+    import jieba
+    from jieba import re_eng
+
+    class FastJieba(jieba.Tokenizer):  # type: ignore[misc]
+        def _Tokenizer__cut_DAG_NO_HMM(self, sentence: str) -> Iterator[str]:
+            freq = self.FREQ
+            logtotal = log(self.total)
+            n = len(sentence)
+            score = [0.0] * (n + 1)
+            end = list(range(n + 1))
+            for k in range(n - 1, -1, -1):
+                best = None
+                i = k
+                frag = sentence[k]
+                while i < n and frag in freq:
+                    f = freq[frag]
+                    if f:
+                        s = log(f) - logtotal + score[i + 1]
+                        if best is None or s >= best:
+                            best, end[k] = s, i
+                    i += 1
+                    frag = sentence[k : i + 1]
+                if best is None:  # no word starts here: the character alone
+                    best = log(freq.get(sentence[k]) or 1) - logtotal + score[k + 1]
+                score[k] = best
+            x = 0
+            buf = ""
+            while x < n:
+                y = end[x] + 1
+                word = sentence[x:y]
+                if y - x == 1 and re_eng.match(word):
+                    buf += word
+                else:
+                    if buf:
+                        yield buf
+                        buf = ""
+                    yield word
+                x = y
+            if buf:
+                yield buf
+
+    return FastJieba
 
 
 def plain_tokenizer() -> Tokenizer:

@@ -60,3 +60,31 @@ def test_snapshots_with_the_same_names_share_one_tokenizer(tmp_path):
                     encoding="utf-8")
     assert live.reload()[0]
     assert live.snapshot.matcher.tokenizer is before  # no name changed: no new dictionary to build
+
+
+def test_the_one_pass_cut_gives_jiebas_own_words(bundled_kb):
+    """tokens._fast_jieba finds jieba's route (HMM off) walking back once: the same words, every text."""
+    import jieba
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from bot.matching.tokens import Tokenizer
+
+    ours = Tokenizer.for_names({"潞河中学附属学校", "沙古堆村", "天时名苑"})
+    theirs = jieba.Tokenizer()
+    theirs.FREQ, theirs.total, theirs.initialized = ours._jieba.FREQ, ours._jieba.total, True
+
+    def same(text):
+        assert ours._jieba.lcut(text, HMM=False) == theirs.lcut(text, HMM=False), text
+
+    for e in bundled_kb.entries:
+        for text in (e.title, e.answer, *e.questions, *e.tags):
+            same(text)
+
+    # Runs of characters that make many competing words, Latin letters and digits (buffered together).
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet="潞河中学附属学校沙古堆村天时名苑北京市通州区公租房ab1 ，。", max_size=30))
+    def random_texts(text):
+        same(text)
+
+    random_texts()
