@@ -86,15 +86,18 @@ print(json.dumps({"swapped": swapped, "reload_wall": reload_wall, "reload_cpu": 
 """
 
 
-def write_kb(kb: KnowledgeBase, size: int, into: Path) -> tuple[Path, Path]:
-    """The recombined knowledge base as YAML files, beside the bundled special files and intents."""
+def write_kb(kb: KnowledgeBase, size: int, into: Path, bundled: Path | None = None) -> tuple[Path, Path]:
+    """The recombined knowledge base as YAML files, beside the special files and intents of `bundled`
+    (a code's own knowledge directory: older code refuses keys that newer cue files have; `kb`'s own
+    by default)."""
     big = unique(synthetic(kb, size))
+    bundled = bundled or kb.directory
     kdir, idir = into / "knowledge", into / "intents"
     kdir.mkdir(parents=True)
     for name in SPECIAL_FILES:
-        if (kb.directory / name).exists():
-            shutil.copy(kb.directory / name, kdir / name)
-    shutil.copytree(kb.directory.parent / "intents", idir)
+        if (bundled / name).exists():
+            shutil.copy(bundled / name, kdir / name)
+    shutil.copytree(bundled.parent / "intents", idir)
     entries = list(big.entries)
     for n in range(0, len(entries), PER_FILE):
         chunk = [plain(e) for e in entries[n : n + PER_FILE]]
@@ -164,7 +167,7 @@ def child(args: list[str], code_dir: Path, env: dict[str, str]) -> tuple[float, 
 
 def measure(code: str, code_dir: Path, size: int, kb: KnowledgeBase, work: Path, questions: list[str],
             with_restart: bool) -> dict[str, object]:
-    kdir, idir = write_kb(kb, size, work / f"{code.split()[0]}-{size}")
+    kdir, idir = write_kb(kb, size, work / f"{code.split()[0]}-{size}", code_dir / "knowledge")
     cache = work / f"cache-{code.split()[0]}-{size}"
     env = {"KNOWLEDGE_DIR": str(kdir), "INTENTS_DIR": str(idir), "CACHE_DIR": str(cache), "SEMANTIC_MODEL": "off",
            "DATA_DIR": str(work / "data"), "USER_ID_SALT": "scale-benchmark"}
