@@ -3,7 +3,8 @@ nginx configuration, beside the previous code.
 
 Usage:
     .venv/bin/python benchmarks/http_load.py [--clients 20,100] [--databases sqlite,postgresql]
-        [--processes 1,2] [--seconds 20] [--baseline REF | --baseline none] [--database-url URL]
+        [--processes 1,2] [--seconds 20] [--baseline REF | --baseline none] [--baseline-python PATH]
+        [--database-url URL]
 
 Starts `resident-bot serve --no-telegram` (words only, so that the HTTP path and the storage are what is
 measured; questions the words answer never ask a sentence model anyway) on 127.0.0.1 with a fresh
@@ -18,7 +19,8 @@ on PATH or in /usr/sbin: Debian's `apt-get install nginx-light`; without it thos
 skipped). The clients then talk to nginx; CPU per message is both servers' together, nginx's own beside it.
 
 Each configuration runs on this checkout and on --baseline (`git archive` of that ref into a temporary
-directory, run with this venv) in the same run, one after the other. Columns: msg/s, p50/p99 latency,
+directory, run with this venv, or with --baseline-python: a venv made from that ref's own lock files, so that
+the previous code runs on its own dependencies) in the same run, one after the other. Columns: msg/s, p50/p99 latency,
 errors (non-200 or no answer), records stored / messages answered, the server's CPU time per message
 (less sensitive than wall time to what else the machine is doing) and its peak resident memory.
 """
@@ -123,7 +125,7 @@ class Database:
         self.kind, self.base_url, self.work = kind, base_url, work
         self.schemas: list[str] = []
 
-    def fresh(self, code_dir: Path) -> str:
+    def fresh(self, code_dir: Path, python: str = sys.executable) -> str:
         """A new, upgraded database (by the code under test)."""
         if self.kind == "sqlite":
             url = f"sqlite:///{self.work}/{uuid.uuid4().hex[:10]}.sqlite3"
@@ -135,7 +137,7 @@ class Database:
             engine.dispose()
             self.schemas.append(name)
             url = in_schema(self.base_url, name)
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=code_dir, check=True,
+        subprocess.run([python, "-m", "bot.cli", "db", "upgrade"], cwd=code_dir, check=True,
                        capture_output=True, env={**os.environ, "PYTHONPATH": str(code_dir), "DATABASE_URL": url})
         return url
 
@@ -259,13 +261,14 @@ def stop(proc: subprocess.Popen) -> None:
             proc.kill()
 
 
-def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: float, processes: int = 1) -> Result:
+def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: float, processes: int = 1,
+            python: str = sys.executable) -> Result:
     result = Result(code, db.kind, clients, processes)
     nginx = nginx_binary() if processes > 1 else None
     if processes > 1 and nginx is None:
         result.note = "skipped: nginx not installed (Debian: apt-get install nginx-light)"
         return result
-    url = db.fresh(code_dir)
+    url = db.fresh(code_dir, python)
     data_dir = db.work / f"data-{uuid.uuid4().hex[:8]}"  # shared by the replicas, like compose's botdata volume
     env = {**os.environ, "PYTHONPATH": str(code_dir), "DATABASE_URL": url, "USER_ID_SALT": SALT,
            "DATA_DIR": str(data_dir), "CACHE_DIR": str(db.work / "cache"),
@@ -277,7 +280,7 @@ def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: floa
         ports = [free_port() for _ in range(processes)]
         for port in ports:
             servers.append(subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)], cwd=code_dir,
+                [python, "-m", "bot.cli", "serve", "--no-telegram", "--port", str(port)], cwd=code_dir,
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         if not all(wait_healthy(f"http://127.0.0.1:{port}", servers) for port in ports):
             result.note = "did not start"
@@ -322,10 +325,13 @@ def main() -> int:
     parser.add_argument("--processes", default="1,2", help="1: one server; 2: two behind deploy/nginx.conf")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare with, or none")
+    parser.add_argument("--baseline-python", default=sys.executable,
+                        help="the interpreter (of a venv from the baseline's lock files) that runs the baseline")
     parser.add_argument("--database-url", default=os.environ.get(
         "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    codes = [("this", "HEAD+")] + ([] if args.baseline == "none" else [(f"baseline {args.baseline}", args.baseline)])
+    codes = [("this", "HEAD+", sys.executable)] + (
+        [] if args.baseline == "none" else [(f"baseline {args.baseline}", args.baseline, args.baseline_python)])
     load_before = os.getloadavg()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="http-load-") as work:
@@ -337,11 +343,12 @@ def main() -> int:
                           "apt-get install nginx-light)", file=sys.stderr, flush=True)
                 for db in dbs:
                     for clients in (int(c) for c in args.clients.split(",")):
-                        for code, ref in codes:
+                        for code, ref, python in codes:
                             with code_checkout(ref) as code_dir:
                                 print(f"… {code}, {db.kind}, {processes} process(es), {clients} clients",
                                       file=sys.stderr, flush=True)
-                                results.append(run_one(code, code_dir, db, clients, args.seconds, processes))
+                                results.append(run_one(code, code_dir, db, clients, args.seconds, processes,
+                                                       python))
         finally:
             for db in dbs:
                 db.drop()
