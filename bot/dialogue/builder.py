@@ -24,7 +24,7 @@ class ReplyBuilder:
         if d.status == "answer" and d.entry_id:
             reply = self.answer(self.kb.by_id[d.entry_id])
         elif d.status == "partial" and d.entry_id and d.other_place:
-            reply = self.elsewhere(self.kb.by_id[d.entry_id], d.other_place)
+            reply = self.elsewhere(self.kb.by_id[d.entry_id], d.other_place, d.where)
         elif d.status == "partial" and d.entry_id:
             reply = self.partial(self.kb.by_id[d.entry_id], d.missing_aspect or "", d.missing_detail)
         elif d.status == "clarify":
@@ -66,10 +66,11 @@ class ReplyBuilder:
         return Reply("partial", tuple(parts), entry_id=e.id, source=source, as_of=e.as_of.isoformat(),
                      rateable=True)
 
-    def elsewhere(self, e: Entry, place: str) -> Reply:
+    def elsewhere(self, e: Entry, place: str, where: str | None = None) -> Reply:
         """A question about another place or thing (上海的延时托管): what the knowledge base knows, labelled
-        with where it holds, that it knows nothing about the place asked, and 12345."""
-        where = self.kb.scope.label
+        with where it holds (`where`: the entry's own town, 西集镇, when another town of the county was asked),
+        that it knows nothing about the place asked, and 12345."""
+        where = where or self.kb.scope.label
         parts = [
             ReplyPart("answer", fill(self.t["scope_known"], place=place, where=where, answer=e.answer)),
             ReplyPart("hotline", fill(self.t["scope_missing"], place=place, where=where)),

@@ -40,6 +40,7 @@ class Decision:
     missing_detail: str | None = None  # the thing a yes/no or status question names that the entry never mentions
     topic: str | None = None  # a message that only names a topic: its questions are listed (topics.py)
     other_place: str | None = None  # a place or thing asked about that the entry does not cover (scope.py)
+    where: str | None = None  # where the entry's facts hold, when narrower than the knowledge base's label (西集镇)
     follow_up: bool = False  # resolved against the previous turn's entry
     reason: str = ""  # why a fallback: empty, unknown, ambiguous...
     nearby: tuple[str, ...] = field(default=())  # entry ids close enough to suggest on fallback

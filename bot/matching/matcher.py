@@ -390,10 +390,12 @@ class Matcher:
         were that place's (朝阳区公租房 → the sub-center's 1600户): whichever way the entry was chosen."""
         if decision.status not in ("answer", "clarify") or decision.entry_id is None:
             return decision
-        place = self.scope.foreign(decision.normalised.text, self.kb.by_id[decision.entry_id])
+        entry = self.kb.by_id[decision.entry_id]
+        place = self.scope.foreign(decision.normalised.text, entry)
         if place is None:
             return decision
-        return replace(decision, status="partial", other_place=place, choices=())
+        return replace(decision, status="partial", other_place=place, where=self.scope.own_town(place, entry),
+                       choices=())
 
     def check_asked(self, decision: Decision, asked: list[Asked] | str) -> Decision:
         """An entry that does not state the kind of detail asked for (a fee, a size, an address...) must not

@@ -117,6 +117,15 @@ class ScopeChecker:
             return None
         return next((t for t in self._towns_in(text) if t not in known and t not in own), None)
 
+    def own_town(self, place: str, entry: Entry) -> str | None:
+        """The entry's own town (西集镇) when `place` is another town of the home county: what a reply says the
+        facts are for, rather than the whole knowledge base's place. None otherwise."""
+        home_towns = self._tables()[0].home_towns
+        if place not in home_towns:
+            return None
+        own = sorted(self._entry_towns(entry), key=len, reverse=True)
+        return home_towns[own[0]].name if own else None
+
     def _entry_towns(self, entry: Entry) -> frozenset[str]:
         towns = self._towns_of_entry.get(entry.id)
         if towns is None:

@@ -139,6 +139,16 @@ def test_another_town_of_the_home_county_is_another_place_for_an_entry_about_one
     assert (d.status, d.entry_id) == ("partial", entry_id) and place in (d.other_place or "")
 
 
+def test_the_reply_says_the_facts_are_the_entrys_own_towns_not_the_whole_countys(matcher, bundled_kb):
+    import datetime as dt
+
+    from bot.dialogue.builder import ReplyBuilder
+
+    d = matcher.match("张家湾镇那边民宿有接去环球影城的车吗")
+    text = ReplyBuilder(bundled_kb, dt.date(2026, 11, 29)).build(d).text
+    assert "“张家湾" in text and "西集镇的情况供参考" in text and bundled_kb.scope.label not in text
+
+
 def test_a_town_of_the_home_county_is_home_for_an_entry_about_the_whole_county(matcher, scope):
     # 公租房配租 is the county's figure: the gazetteer's home towns are not other places for it.
     entry = matcher.kb.by_id["public-rental-households"]
