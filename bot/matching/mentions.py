@@ -32,11 +32,10 @@ from collections.abc import Callable
 import numpy as np
 
 from bot.knowledge.schema import Entry, KnowledgeBase
-from bot.matching.asked import pos_of
+from bot.matching.asked import YESNO, pos_of
 from bot.matching.normalise import Normaliser
 from bot.matching.tokens import is_cjk, pinyin
 
-YESNO = "yesno"
 STATUS = "status"
 FACT_KINDS = frozenset({YESNO, STATUS})  # the kinds whose answer is decided by the thing named
 PERSON = "person"
@@ -87,8 +86,8 @@ class MentionCheck:
 
     def unstated(self, core: str, entry_id: str, close: Callable[[str, tuple[str, ...]], float]) -> str | None:
         """The first thing or event the question (without its cue words) names that the entry never mentions;
-        None when it mentions them all. `close`: the sentence
-        model's best similarity between a word and a list of words, 1.0 for "the same"."""
+        None when it mentions them all. `close`: the sentence model's best similarity between a word and a
+        list of words, 1.0 for "the same"."""
         text, words, sound = self._entry(entry_id)
         for w in self._words(self._predicate(core)):
             if not self._names_a_fact(w):
@@ -129,10 +128,12 @@ class MentionCheck:
                 return _REDUPLICATED.sub("", rest[len(head):])
         return _REDUPLICATED.sub("", core)
 
+    def _is_word(self, w: str) -> bool:
+        """Two Chinese characters or more, and not a word that names nothing (现在, 真的)."""
+        return len(w) >= _MIN_CHARS and all(is_cjk(c) for c in w) and w not in self._light
+
     def _names_a_fact(self, w: str) -> bool:
-        if len(w) < _MIN_CHARS or not all(is_cjk(c) for c in w) or w in self._light:
-            return False
-        if all(c in self._light_chars for c in w):
+        if not self._is_word(w) or all(c in self._light_chars for c in w):
             return False
         tag = pos_of(w)
         if tag is None:
@@ -143,9 +144,7 @@ class MentionCheck:
         return tag.startswith(_NOUNISH)
 
     def _content(self, w: str) -> bool:
-        if len(w) < _MIN_CHARS or not all(is_cjk(c) for c in w) or w in self._light:
-            return False
-        return not (pos_of(w) or "x").startswith(_FUNCTION)
+        return self._is_word(w) and not (pos_of(w) or "x").startswith(_FUNCTION)
 
     def _entry(self, entry_id: str) -> tuple[str, tuple[str, ...], str]:
         said = self._said.get(entry_id)

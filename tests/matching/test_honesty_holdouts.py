@@ -8,6 +8,8 @@ nobody tuned on. Never copy these questions into knowledge/*.yaml or cue lists; 
 
 from __future__ import annotations
 
+import pytest
+
 from bot.evaluation.honesty import load_honesty, summarise_honesty
 from bot.evaluation.run import evaluate_honesty
 from tests.auxil.kb import ROOT
@@ -20,49 +22,28 @@ def _summary(matcher, name: str) -> dict:
     return summarise_honesty(evaluate_honesty(matcher, items))
 
 
-def test_details_not_stated_as_first_measured(matcher):
-    summary = _summary(matcher, "holdout_details.yaml")
-    assert summary["not_stated"] >= 200
-    # 2026-11-29: 78.5% honest, 18.2% confidently wrong.
-    assert summary["honest"] >= 0.76, summary["misses"]
-    assert summary["not_stated_wrong"] <= 0.21, summary["misses"]
+# (file, at least this many not stated, floor honest, ceiling confidently wrong), as first measured (2026-11-29):
+# set 1 78.5% honest / 18.2% wrong; set 3 (at 1f9c829) 77.9 / 20.4; set 4 (at e6bfea7) 79.1 / 20.5.
+DETAILS = [("holdout_details.yaml", 200, 0.76, 0.21), ("holdout_details3.yaml", 230, 0.75, 0.23),
+           ("holdout_details4.yaml", 230, 0.77, 0.23)]
+# (file, at least this many other-place questions, and controls, floor honest, floor controls answered): set 2
+# 87.1% honest, 91.7% of controls; set 3 84.6 / 95.6; set 4 90.6 / 96.5.
+SCOPES = [("holdout_scope.yaml", 100, 40, 0.84, 0.89), ("holdout_scope3.yaml", 130, 60, 0.82, 0.93),
+          ("holdout_scope4.yaml", 120, 50, 0.88, 0.94)]
 
 
-def test_other_places_as_first_measured_and_in_scope_controls_answered(matcher):
-    summary = _summary(matcher, "holdout_scope.yaml")
-    assert summary["not_stated"] >= 100 and summary["controls"] >= 40
-    # 2026-11-29: 87.1% honest on other places, 91.7% of the controls answered with their entry.
-    assert summary["honest"] >= 0.84, summary["misses"]
-    assert summary["controls_answered"] >= 0.89, summary["misses"]
+@pytest.mark.parametrize(("name", "count", "honest", "wrong"), DETAILS)
+def test_details_not_stated_as_first_measured(matcher, name, count, honest, wrong):
+    summary = _summary(matcher, name)
+    assert summary["not_stated"] >= count
+    assert summary["honest"] >= honest, summary["misses"]
+    assert summary["not_stated_wrong"] <= wrong, summary["misses"]
 
 
-def test_details_not_stated_of_the_third_sealed_set_as_first_measured(matcher):
-    summary = _summary(matcher, "holdout_details3.yaml")
-    assert summary["not_stated"] >= 230
-    # 2026-11-29 at 1f9c829: 77.9% honest, 20.4% confidently wrong.
-    assert summary["honest"] >= 0.75, summary["misses"]
-    assert summary["not_stated_wrong"] <= 0.23, summary["misses"]
-
-
-def test_other_places_of_the_third_sealed_set_as_first_measured_and_its_controls_answered(matcher):
-    summary = _summary(matcher, "holdout_scope3.yaml")
-    assert summary["not_stated"] >= 130 and summary["controls"] >= 60
-    # 2026-11-29 at 1f9c829: 84.6% honest on other places, 95.6% of the controls answered with their entry.
-    assert summary["honest"] >= 0.82, summary["misses"]
-    assert summary["controls_answered"] >= 0.93, summary["misses"]
-
-
-def test_details_not_stated_of_the_fourth_sealed_set_as_first_measured(matcher):
-    summary = _summary(matcher, "holdout_details4.yaml")
-    assert summary["not_stated"] >= 230
-    # 2026-11-29 at e6bfea7: 79.1% honest, 20.5% confidently wrong.
-    assert summary["honest"] >= 0.77, summary["misses"]
-    assert summary["not_stated_wrong"] <= 0.23, summary["misses"]
-
-
-def test_other_places_of_the_fourth_sealed_set_as_first_measured_and_its_controls_answered(matcher):
-    summary = _summary(matcher, "holdout_scope4.yaml")
-    assert summary["not_stated"] >= 120 and summary["controls"] >= 50
-    # 2026-11-29 at e6bfea7: 90.6% honest on other places, 96.5% of the controls answered with their entry.
-    assert summary["honest"] >= 0.88, summary["misses"]
-    assert summary["controls_answered"] >= 0.94, summary["misses"]
+@pytest.mark.parametrize(("name", "count", "controls", "honest", "answered"), SCOPES)
+def test_other_places_as_first_measured_and_in_scope_controls_answered(matcher, name, count, controls, honest,
+                                                                       answered):
+    summary = _summary(matcher, name)
+    assert summary["not_stated"] >= count and summary["controls"] >= controls
+    assert summary["honest"] >= honest, summary["misses"]
+    assert summary["controls_answered"] >= answered, summary["misses"]
