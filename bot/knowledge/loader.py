@@ -78,6 +78,7 @@ INTERROGATIVE_SPEC: Spec = {
     "ignore": ("str_list", False, 20),
     "not_when_ending": ("str_list", False, 10),
     "also_answered_by": ("str_list", False, 30),
+    "numbered": ("str", False, 30),
 }
 INTERROGATIVE_SLOTS = ("adjectives", "units", "nouns", "verbs")
 INTENT_SPEC: Spec = {"id": ("str", True, 30), "phrases": ("str_list", True, 60), "replies": ("str_list", True, 600)}
@@ -92,6 +93,8 @@ LANGUAGE_SPEC: Spec = {
     "not_stated": ("str_list", False, 20),
     "fact_light_words": ("str_list", False, 10),
     "fact_predicates": ("str_list", False, 6),
+    "person_roles": ("str_list", False, 4),
+    "eligible_groups": ("str_list", False, 4),
 }
 SCOPE_SPEC: Spec = {
     "label": ("str", True, 40),
@@ -446,7 +449,7 @@ class _Loader:
                     col.error(item, f"`slot` must be one of {', '.join(INTERROGATIVE_SLOTS)}, not `{f['slot']}`"
                               + did_you_mean(f["slot"], list(INTERROGATIVE_SLOTS)))
                     continue
-                named = (f.get("default"), f.get("alone"), *f.get("also_answered_by", ()))
+                named = (f.get("default"), f.get("alone"), f.get("numbered"), *f.get("also_answered_by", ()))
                 unknown = [k for k in named if k and k not in kinds]
                 if unknown:
                     col.error(item, f"`{unknown[0]}` is not an aspect of aspects.yaml"

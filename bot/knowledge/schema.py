@@ -109,6 +109,7 @@ class Interrogative:
     ignore: tuple[str, ...] = ()  # idioms starting with it that ask for no detail (怎么办)
     not_when_ending: tuple[str, ...] = ()  # no guess by part of speech when the question ends so (怎么解决的)
     also_answered_by: tuple[str, ...] = ()  # a guessed kind is also answered by these (贷了多少 → money)
+    numbered: str | None = None  # the kind when a number follows (哪三座, 哪几项: which ones of a list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,8 @@ class Language:
     # in a yes/no or status question: words that name no fact of their own (现在, 真的); see matching/mentions.py
     fact_light_words: tuple[str, ...] = ()
     fact_predicates: tuple[str, ...] = ()  # 能, 可以, 有: a yes/no question's subject comes before them
+    eligible_groups: tuple[str, ...] = ()  # 户, 企业: a yes/no question's subject ending so asks who is covered
+    person_roles: tuple[str, ...] = ()  # 长, 师, 主任: a role ending so is a person (校长); see matching/mentions.py
 
 
 @dataclass(frozen=True, slots=True)

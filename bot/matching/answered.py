@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 from bot.knowledge.problems import Problem
 from bot.knowledge.schema import Entry, KnowledgeBase
-from bot.matching.asked import Asked, AskedClassifier, unit_groups
+from bot.matching.asked import Asked, AskedClassifier, pos_of, unit_groups
 from bot.matching.normalise import Normaliser, to_simplified
 from bot.matching.numbers import normalise_numbers
 from bot.matching.tokens import plain_tokenizer
 
 YESNO = "yesno"
+NAME = "name"
 # 几个 asks for a count in any measure word; 份 too (一户一档建了多少份 is answered by 累计建档1086人).
 GENERIC_UNITS = frozenset("个份")
 BARE = ""  # in `units`: a number counts a thing without a measure word (1.2万回迁百姓)
@@ -50,6 +51,8 @@ class Answered:
 
     units: frozenset[str] = frozenset()  # measure words its numbers are stated in (户, 次, 元)
     counted: frozenset[str] = frozenset()  # what a 六大银行-style count counts (银行)
+    list_items: int = 0  # the most items any one list of its answer names (体育、艺术和科技: 3)
+    stated: str = ""  # the answer as read: simplified, numbers comparable, without its "not stated" clauses
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -60,11 +63,38 @@ class Answered:
         one that counts the same (aspects.yaml `次=回`), not by any count (380万人次); 个 goes with every
         measure word, and a declared kind is taken at its word. (Listed measure words are not held to it:
         residents count 份 of what the answer counts in 人.)"""
-        if asked.unit is None or asked.kind not in self.derived or asked.kind in self.declared:
+        if asked.kind not in self.derived or asked.kind in self.declared:
             return True
+        if asked.unit is None:  # 多少企业: a number of 企业, if the question names what it counts
+            return not asked.counted or asked.kind != "count" or self.counts(asked.counted)
         if asked.counted and any(asked.counted.startswith(c) or c.startswith(asked.counted) for c in self.counted):
             return True  # 几家银行: 六大银行
+        if asked.unit in GENERIC_UNITS and (pos_of(asked.counted) or "").startswith("n"):
+            # 多少个社工: a number of 社工 (一名医生 for 几个医生), not 2812次 of what 社工 did.
+            return self.counts(asked.counted)
         return asked.unit in self.units or asked.unit in GENERIC_UNITS or BARE in self.units or not self.units
+
+    def counts(self, noun: str) -> bool:
+        """Does the answer give a number of `noun`: right before it (一名医生, 16家民宿) or a few characters
+        after it in the same clause (民宿有16家, 社工入户2812次 is too far)?"""
+        n = re.escape(noun)
+        return bool(re.search(rf"{_NUMBER}[\u4e00-\u9fff]?{n}|{n}[^。；，,]{{0,3}}?{_NUMBER}", self.stated))
+
+    def lists(self, asked: Asked) -> bool:
+        """哪六家 is answered by a list of six or more, not by 敢贷、愿贷; a declared list is taken at its word."""
+        return asked.listed <= self.list_items or asked.kind in self.declared
+
+
+def _list_items(clause: str) -> int:
+    """How many items the longest 、-list of a clause names: 体育、艺术、科技 is 3, and a last item joined by
+    和/及/与 counts too (体育、艺术和科技). No 、, no list (两年和三年 is no enumeration to count on)."""
+    best = 0
+    for part in re.split(r"[，,：:]", clause):
+        if "、" not in part:
+            continue
+        last = part.rsplit("、", 1)[1]
+        best = max(best, part.count("、") + 1 + (1 if re.search(r"[和及与]", last) else 0))
+    return best
 
 
 class AnsweredTypes:
@@ -147,8 +177,12 @@ class AnsweredTypes:
             mentioned.setdefault(kind, name)
             if stem not in subject:  # 厂通路 in 厂通路's own entries is the subject, not where it is
                 found.setdefault(kind, name)
-        if "contents" in self._kinds and any(c.count("、") >= _LIST_ITEMS - 1 for c in _CLAUSE.findall(text)):
+        list_items = max((_list_items(c) for c in _CLAUSE.findall(text)), default=0)
+        if "contents" in self._kinds and list_items >= _LIST_ITEMS:
             found.setdefault("contents", "、")
+        named = found.get("person") or found.get("place") or mentioned.get("place") or "person" in e.aspects
+        if NAME in self._kinds and named:
+            found.setdefault(NAME, named)  # 北投集团, 沙古堆村: a name is stated; a quoted one is in `states`
         found.pop(YESNO, None)
         if YESNO in self._kinds:
             # A yes/no question is answered by the entry that states the fact asked about, and whether it
@@ -162,7 +196,7 @@ class AnsweredTypes:
         declared = frozenset(e.aspects)
         same = {w for u in units for w in self._unit_groups.get(u, {u})}  # 2346次 also answers 几回
         return Answered(e.id, frozenset(found), declared, found, frozenset(found) | frozenset(mentioned),
-                        frozenset(same), frozenset(counted))
+                        frozenset(same), frozenset(counted), list_items, text)
 
     def _inside_word(self, text: str, at: int, unit: str) -> bool:
         """Is the measure word the start of a longer word (回 of 回迁) that no kind lists as a unit?"""

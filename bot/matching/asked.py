@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 from bot.knowledge.schema import Aspect, Interrogative
 from bot.matching.normalise import Normaliser
+from bot.matching.numbers import chinese_to_int
 from bot.matching.tokens import char_pinyin, is_cjk
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 YESNO = "yesno"
 COUNT = "count"
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff])[不没]\1")  # 能不能, 是不是, 有没有, 好不好: a yes/no form
+_NUMERALS = frozenset("023456789二两三四五六七八九十几")  # not 一: 哪一天 is "which day"
+_SOME = 2  # 哪几项: at least two
 _POS_WORD_MAX = 2  # the part-of-speech table keeps words this long (the word after an interrogative)
 
 
@@ -45,6 +48,7 @@ class Asked:
     also: tuple[str, ...] = ()  # other kinds that answer it too (a guessed count is answered by an amount)
     unit: str | None = None  # the measure word a count is asked in (几棵, 几栋): it must be stated in it
     counted: str = ""  # what follows that measure word (几家银行 → 银行): an answer's 六大银行 counts it too
+    listed: int = 0  # how many items a list asked for has (哪六家, 那7项是哪几项): a shorter list does not answer
 
     def answered_by(self, stated: frozenset[str]) -> bool:
         return self.kind in stated or any(k in stated for k in self.also)
@@ -63,7 +67,10 @@ class AskedClassifier:
             return tuple(sorted({n for n in map(norm, words) if n}, key=len, reverse=True))
 
         self.kinds = {a.id: a for a in aspects}
-        self._words = [(a.id, norms(a.words), norms(a.not_words)) for a in aspects]
+        self._words = [(a.id, norms(tuple(w for w in a.words if not w.startswith("*"))), norms(a.not_words))
+                       for a in aspects]
+        # '*率' in `words`: any word ending so (入住率, 通过率) asks for that kind; the word itself is the topic's.
+        self._word_ends = [(a.id, w[1:]) for a in aspects for w in a.words if w.startswith("*") and len(w) > 1]
         self._endings = [(a.id, norms(a.endings)) for a in aspects]
         # Slot word → kinds, per slot; longest first so 号线 wins over 号 and 个小时 over 个.
         self._slots: dict[str, list[tuple[str, str]]] = {}
@@ -97,17 +104,23 @@ class AskedClassifier:
             old = found.get(a.kind)
             if old is None or (old.weak and not a.weak):
                 found[a.kind] = a
+            elif a.listed > old.listed:  # 清单…是哪几项: the list's length is asked too
+                found[a.kind] = replace(old, listed=a.listed)
 
         for kind, words, _not_words in self._words:
             hit = next((w for w in words if w in text), None)
             if hit:
                 add(Asked(kind, hit, weak=kind == YESNO, stripable=True))
+        for kind, end in self._word_ends:
+            hit = self._word_ending(text, end)
+            if hit:
+                add(Asked(kind, hit))
         for kind, endings in self._endings:
             hit = next((e for e in endings if text.endswith(e)), None)
             if hit:
                 add(Asked(kind, hit, weak=kind == YESNO))
         for a in self._grammar(text):
-            add(a)
+            add(self._list_length(text, a))
         m = _REDUPLICATED.search(text)
         if m:
             add(Asked(YESNO, m.group(0), weak=True))
@@ -140,6 +153,18 @@ class AskedClassifier:
 
     def _after(self, head: str, rule: Interrogative, rest: str) -> Asked | None:
         """The kind the word after an interrogative asks for: a listed word, its pinyin, or its part of speech."""
+        if rule.numbered and rest and rest[0] in _NUMERALS:
+            # 哪三座, 哪几项, 哪6家: which ones, a list of so many (not a count: the number is given); but 哪两个
+            # 地方 asks for places, as 哪个地方 does.
+            number = re.match(r"\d+|[二两三四五六七八九十几]+", rest)
+            named = rest[number.end():] if number else rest[1:]
+            kind = next((k for w, k in self._slots[rule.slot] if len(w) > 1 and named.startswith(w)), None)
+            if kind is not None:  # a list of them answers too (哪几个地方: 天津、河北)
+                return Asked(kind, head + rest[:1] + named[:2], also=(rule.numbered,))
+            number = re.match(r"\d+|[二两三四五六七八九十]+", rest)
+            listed = (int(number.group(0)) if number.group(0).isdigit() else chinese_to_int(number.group(0)) or 0) \
+                if number else 0
+            return Asked(rule.numbered, head + rest[:2], listed=listed or _SOME)
         for w, kind in self._slots[rule.slot]:
             if rest.startswith(w):
                 # 几栋 asks for a count in 栋 (or what aspects.yaml counts the same, 栋=幢): 5项 does not answer it.
@@ -160,9 +185,33 @@ class AskedClassifier:
         if rule.default and rule.pos:
             tag = next((t for t in (pos_of(rest[:n]) for n in range(_POS_WORD_MAX, 0, -1)) if t), None)
             if tag is not None and tag.split("_")[0] in rule.pos:
-                return Asked(rule.default, head + rest[:1], weak=True, also=rule.also_answered_by,
-                             unit=rest[:1] if rule.slot == "units" and tag.startswith("q") else None)
+                unit = rest[:1] if rule.slot == "units" and tag.startswith("q") else None
+                return Asked(rule.default, head + rest[:1], weak=True, also=rule.also_answered_by, unit=unit,
+                             counted=rest[:2] if rule.default == COUNT and tag.startswith("n") else "")
         return None
+
+    @staticmethod
+    def _word_ending(text: str, end: str) -> str | None:
+        """A word of the message that ends in `end` (入住率 for 率), not one it begins (率先)."""
+        at = text.find(end, 1)
+        while at > 0:
+            after = text[at:at + len(end) + 1]
+            if is_cjk(text[at - 1]) and not (len(after) > len(end) and pos_of(after)):
+                return text[at - 1:at + len(end)]
+            at = text.find(end, at + 1)
+        return None
+
+    @staticmethod
+    def _list_length(text: str, a: Asked) -> Asked:
+        """哪几项 after 那7项: the question says how many (7), and a list of two does not answer it."""
+        measure = a.cue[a.cue.find("几") + 1:] if "几" in a.cue else ""
+        if a.listed != _SOME or not measure:
+            return a
+        said = re.search(rf"(\d+|[二两三四五六七八九十]+){re.escape(measure)}", text[:text.find(a.cue)])
+        if said is None:
+            return a
+        n = int(said.group(1)) if said.group(1).isdigit() else chinese_to_int(said.group(1))
+        return replace(a, listed=n) if n and n > _SOME else a
 
     def strip(self, text: str, found: list[Asked]) -> str:
         """The message without what asks for the detail (收费, 多大), so that the topic is matched on its own:

@@ -18,7 +18,7 @@ from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.facts import build_facts
 from bot.matching.facts import fingerprint as facts_fingerprint
-from bot.matching.mentions import FACT_KINDS, PERSON, MentionCheck, similarity
+from bot.matching.mentions import FACT_KINDS, NAME, PERSON, MentionCheck, literally, similarity
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     DIRECTORY_SCALE,
@@ -308,10 +308,11 @@ class Matcher:
         return Decision("clarify", n, entry_id=best.doc.key, score=best.score, candidates=candidates,
                         choices=tuple(s.doc.key for s in close), follow_up=follow_up)
 
-    def _word_similarity(self) -> Callable[[str, tuple[str, ...]], float] | None:
-        """The sentence model's "same thing in other words" for the fact check, when its scale says how."""
+    def _word_similarity(self, role: bool = False) -> Callable[[str, tuple[str, ...]], float] | None:
+        """The sentence model's "same thing in other words" for the fact check (or, `role`, for the role and
+        deed of a who question), when its scale says how."""
         embedder = self.embedder
-        floor = self._scale.fact_word if embedder is not None else None
+        floor = (self._scale.role_word if role else self._scale.fact_word) if embedder is not None else None
         if embedder is None or floor is None:
             return None
         return similarity(embedder.vector, embedder.vectors, floor)
@@ -412,22 +413,34 @@ class Matcher:
         if not asked:
             return decision
         answered = self.answered[decision.entry_id]
-        missing = [a for a in asked if not a.answered_by(answered.kinds) or not answered.has_unit(a)]
+        missing = [a for a in asked if not a.answered_by(answered.kinds) or not answered.has_unit(a)
+                   or not answered.lists(a)]
         if missing:
             return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
-        close = self._word_similarity()
         kinds = {a.kind for a in asked}
-        if close is not None and (kinds <= FACT_KINDS or kinds == {PERSON}):
-            # Every entry answers "is it so?" and "who?" by kind; whether it speaks of the thing or the role
-            # asked decides (带狗, 设计师是谁).
-            core = self.asked.strip(text, asked)
+        detail = None
+        if kinds and kinds <= {PERSON, NAME}:
+            # Every entry naming an organisation answers "who?" by kind; whether it names the role and the deed
+            # asked decides (校长叫什么, 是谁设计的). Its own words only, so words alone can check it.
             try:
-                detail = (self.mentions.unstated_role(core, decision.entry_id) if PERSON in kinds
-                          else self.mentions.unstated(core, decision.entry_id, close))
+                detail = self.mentions.unstated_role(text, decision.entry_id, answered.declared,
+                                                     self._word_similarity(role=True) or literally)
             except CheckpointError as exc:
                 self._meaning_failed(exc)
                 return decision
-            if detail is not None:
-                return replace(decision, status="partial", missing_aspect=asked[0].kind, missing_detail=detail,
-                               choices=())
+        elif kinds <= FACT_KINDS and (close := self._word_similarity()) is not None:
+            # Every entry answers "is it so?" by kind; whether it speaks of the thing asked decides (带狗).
+            core = self.asked.strip(text, asked)
+            try:
+                subject = self.mentions.unstated_subject(core, decision.entry_id, close)
+                if subject is not None and "eligibility" not in answered.kinds:
+                    return replace(decision, status="partial", missing_aspect="eligibility", missing_detail=subject,
+                                   choices=())
+                detail = self.mentions.unstated(core, decision.entry_id, close)
+            except CheckpointError as exc:
+                self._meaning_failed(exc)
+                return decision
+        if detail is not None:
+            return replace(decision, status="partial", missing_aspect=asked[0].kind, missing_detail=detail,
+                           choices=())
         return decision

@@ -39,7 +39,15 @@ from bot.matching.tokens import is_cjk, pinyin
 STATUS = "status"
 FACT_KINDS = frozenset({YESNO, STATUS})  # the kinds whose answer is decided by the thing named
 PERSON = "person"
-_IS, _WHO = "是", ("谁", "哪位")  # X是谁, 谁是X: grammar, not phrases
+NAME = "name"
+# The grammar of who/which questions (X是谁, 谁是X, X叫什么, X的名字, 哪家X V的): words, not phrases.
+_IS, _CALLED, _NAME, _OF, _WHAT = "是", "叫", "名字", "的", "什么"
+_ASKS_WHO = ("谁", "哪位")
+_DIRECTIONS = ("来", "去", "出", "进", "回", "过", "起")  # 派来, 请去: part of the verb before
+_NAME_WORDS = ("名字", "名称", "大名")  # 叫什么名字: what is asked, not a role
+_WHICH = ("哪家", "哪个", "哪一家", "哪一个", "什么")
+_TAIL_PARTICLES = ("呢", "啊", "呀", "吗", "哈", "呐")
+_NEGATIONS = ("不是", "非", "没", "没有", "不")  # 不是回迁户, 非京籍, 没住民宿的人: those the entry is not about
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff]{1,2}?)[不没]\1")  # 可不可以, 带不带, 上不上班: the form, not a fact
 _NOUNISH = ("n", "t", "b", "s", "vn", "nz", "ns", "nt", "nr")
 _MIN_CHARS = 2
@@ -79,6 +87,8 @@ class MentionCheck:
         self._predicates = tuple(sorted({normaliser.basic(w) for w in kb.language.fact_predicates if w},
                                         key=len, reverse=True))
         self._light_chars = frozenset(kb.language.light_chars)
+        self._person_roles = tuple(kb.language.person_roles)
+        self._groups = tuple(kb.language.eligible_groups)
         self._home = tuple(normaliser.question(h) for h in kb.scope.home if h)
         self._by_id = kb.by_id
         self._said: dict[str, tuple[str, tuple[str, ...], str]] = {}
@@ -92,30 +102,102 @@ class MentionCheck:
         for w in self._words(self._predicate(core)):
             if not self._names_a_fact(w):
                 continue
-            if w in text or any(w in h or h in w for h in self._home):
-                continue
-            if any(v in w and not _names_its_agent(w, v) for v in words):
-                continue  # 医疗点: the entry says 医疗
-            if pinyin(w) in sound:
-                continue  # a typo of a word the entry has
+            if self._mentioned(w, entry_id):
+                continue  # its words, a word inside (医疗点: the entry says 医疗), or a typo of one
             if words and close(w, words) >= 1.0:
                 continue  # the same thing in other words
             return w
         return None
 
-    def unstated_role(self, core: str, entry_id: str) -> str | None:
-        """The role a "who" question names (三大建筑的设计师是谁, 谁是校长) when the entry's own words never do;
-        None when it names none or the entry does. Only the entry's words count: to the sentence model a role
-        is close to its field (设计师 ~ 建筑)."""
-        words = self._words(core)
-        role = next((words[i - 1] for i in range(1, len(words) - 1)
-                     if words[i] == _IS and words[i + 1] in _WHO), None)
-        if role is None:
-            role = next((words[i + 2] for i in range(len(words) - 2)
-                         if words[i] in _WHO and words[i + 1] == _IS), None)
-        if role is None or not self._names_a_fact(role):
+    def unstated_subject(self, core: str, entry_id: str, close: Callable[[str, tuple[str, ...]], float]) -> str | None:
+        """Who a yes/no question asks about, when the entry does not say it covers them: 个体工商户能办吗 of an
+        entry about 小微企业, 不是回迁户能买吗 of an entry about 回迁 families, 没住民宿的人能坐吗 of the guests'
+        shuttle. Only a group of people or organisations (a subject word ending as language.yaml
+        `eligible_groups` says) is checked: other subjects (饭馆, 公园) chose the entry, however named. A
+        subject said with a negation (不是, 没, 非) asks about those the entry is not about."""
+        subject = self._subject(core)
+        if not subject:
             return None
-        return self.unstated(role, entry_id, literally)
+        said = self._words(subject)
+        groups = [w for w in said if w in self._groups or self._is_word(w) and w.endswith(self._groups)]
+        if not groups:
+            return None
+        if any(w in _NEGATIONS for w in said[:said.index(groups[0]) + 1]):
+            return subject
+        words = self._entry(entry_id)[1]
+        for w in filter(self._is_word, groups):  # 人 alone (外地的人) names no group to look for
+            if not self._mentioned(w, entry_id) and not (words and close(w, words) >= 1.0):
+                return w
+        return None
+
+    def _subject(self, core: str) -> str:
+        """The words before the first 能/可以/有: who or what the yes/no question asks about; empty without one."""
+        words = self._words(core)
+        for i, w in enumerate(words):
+            if w in self._predicates or _REDUPLICATED.fullmatch(w) or any(w.startswith(p) for p in self._predicates):
+                return "".join(words[:i])
+        return ""
+
+    def unstated_role(self, text: str, entry_id: str, declared: frozenset[str] = frozenset(),
+                      close: Callable[[str, tuple[str, ...]], float] = literally) -> str | None:
+        """What a "who" or "which organisation" question names that the entry does not say; None when it says
+        it all. Read by grammar, not phrases: the role asked (校长 of 校长叫什么名字 / 主任是谁 / 谁是校长 /
+        哪家施工单位在修) and the deed whose doer is asked (设计 of 是谁设计的, 生产 of 哪家公司生产的) must be in
+        the entry's own words (or sound like them): to the sentence model a role is close to its field
+        (设计 ~ 建筑), so `close` is a stricter one than the fact check's (推动 ~ 推进). A role that is a person (校长, 园长, 主持人: language.yaml `person_roles`) asks for a
+        person's name, which only an entry declaring `aspects: [person]` gives: the knowledge base's answers
+        name organisations, not people. `declared`: the entry's declared kinds."""
+        said = self._words(text)
+        roles, deed = self._roles(said), self._deed(said)
+        words_of_entry = self._entry(entry_id)[1]
+        for w in (*roles, deed):
+            if w and self._is_word(w) and not self._mentioned(w, entry_id) \
+                    and not (words_of_entry and close(w, words_of_entry) >= 1.0):
+                return w
+        person = next((r for r in roles if r.endswith(self._person_roles)), None)
+        if person is not None and PERSON not in declared:
+            return person
+        return None
+
+    def _roles(self, words: tuple[str, ...]) -> tuple[str, ...]:
+        """The role words a who/which question names: 主任 of 主任是谁 / 谁是主任 / 医生叫什么 / 校长的名字,
+        and the nouns after 哪家/哪个/什么 (哪个社工机构派来的 → 社工, 机构)."""
+        out: list[str] = []
+        for i, w in enumerate(words):
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            if w in _ASKS_WHO and nxt == _IS and i + 2 < len(words):
+                out.append(words[i + 2])  # 谁是校长
+            elif w in (_IS, _CALLED, _NAME) and (nxt in _ASKS_WHO or nxt.startswith(_WHAT) or w == _NAME) and i:
+                before = words[i - 1] if words[i - 1] != _OF or i < 2 else words[i - 2]
+                out.append(before)  # 校长是谁, 医生叫什么, 校长的名字
+            elif w in _WHICH:
+                for n in words[i + 1:]:  # 哪家施工单位, 哪个社工机构
+                    if not self._names_a_fact(n):
+                        break
+                    out.append(n)
+        return tuple(w for w in out if self._names_a_fact(w) and w not in _ASKS_WHO and w not in _NAME_WORDS)
+
+    @staticmethod
+    def _deed(words: tuple[str, ...]) -> str | None:
+        """The deed a who question asks the doer of, after 谁 or 哪家…: 设计 of 是谁设计的, 负责 of 是谁负责,
+        生产 of 哪家公司生产的, 派来 of 派来的. One character (谁在抓) says too little to check."""
+        asks = [i for i, w in enumerate(words) if w in _ASKS_WHO or w in _WHICH]
+        if not asks:
+            return None
+        after = [w for w in words[asks[-1] + 1:] if w not in _TAIL_PARTICLES]
+        if after and after[-1] == _OF:
+            after.pop()
+        if not after or not (pos_of(after[-1]) or "").startswith("v"):
+            return None
+        if after[-1] in _DIRECTIONS and len(after) > 1 and (pos_of(after[-2]) or "").startswith("v"):
+            return after[-2] + after[-1]  # 派来: a verb and its direction
+        return after[-1] if len(after[-1]) > 1 else None
+
+    def _mentioned(self, w: str, entry_id: str) -> bool:
+        """In the entry's own words: its text, a two-character word inside it (医疗点 → 医疗), or its sound."""
+        text, words, sound = self._entry(entry_id)
+        return (w in text or any(w in h or h in w for h in self._home)
+                or any(v in w and not _names_its_agent(w, v) for v in words) or pinyin(w) in sound)
 
     def _predicate(self, core: str) -> str:
         """What the question asks of its subject: after the first 能/可以/有 (商务区饭馆能在外面摆桌 → 在外面摆桌),

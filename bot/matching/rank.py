@@ -204,6 +204,9 @@ class MeaningScale:
     # other words (单位 ~ 企业, 步行 ~ 走路); below, the entry does not speak of it (matching/mentions.py).
     # None: the model's word similarities were not measured, and the check is not made with it.
     fact_word: float | None = None
+    # The same for the role and the deed a who question names (施工单位, 设计 of 是谁设计的): a role is close to
+    # its field (设计 ~ 建筑 0.92), so only a near-synonym counts (推动 ~ 推进 0.96, 帮忙 ~ 帮助 0.97).
+    role_word: float | None = None
 
 
 # e5-small's: `benchmarks/meaning_sweep.py e5-small --grid '{"floor": [0.88, 0.9, 0.92, 0.94], "width": [0.04,
@@ -217,9 +220,11 @@ MEANING_SCALES = {
     # fact_word: below it, words unrelated to the entry (dev_honesty.yaml: 带狗 0.87, 周六 0.87, 宠物 0.88,
     # 过路费 0.88, 全区 0.885); at or above, the entry's own thing in other words (labelled set: 孩子 ~ 学校
     # 0.896, 公司 ~ 企业 0.95). Set on 2026-11-29 between the two; 货车 ~ 通车 (0.91) and 饭馆 ~ 店铺 (0.87)
-    # fall on the wrong side of any line.
+    # fall on the wrong side of any line. role_word (2026-11-29, from the who questions of the spent sealed
+    # sets): unrelated deeds and roles reach 0.92 (设计 ~ 建筑, 负责 ~ 帮助 0.91, 施工单位 ~ 建设 0.91), the
+    # entry's own in other words 0.95 or more (推动 ~ 推进 0.957, 帮忙 ~ 帮助 0.971).
     "e5-small": MeaningScale(floor=0.90, full=0.96, lead=0.01, detail_floor=0.87, detail_full=0.93,
-                             fact_word=0.89),
+                             fact_word=0.89, role_word=0.95),
 }
 # The model is asked only when the words are unclear *and* found something: a best candidate this likely
 # by words alone. Below it (random characters, a foreign language, spam) the words found nothing the

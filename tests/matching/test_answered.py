@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.knowledge.loader import load_knowledge
 from bot.matching.answered import AnsweredTypes, declaration_warnings
 from tests.auxil.kb import entry, make_kb
 
@@ -178,3 +179,47 @@ def test_what_is_so_now_is_stated_by_no_entry_dated_as_of_its_source(matcher, qu
     # Every entry states how things stood on its as_of date: "现在还…吗" gets that, and that now is not stated.
     d = matcher.match(question)
     assert (d.status, d.missing_aspect) == ("partial", "current")
+
+
+@pytest.mark.parametrize(("answer", "items"), [
+    ("社团有体育、艺术、科技三类。", 3),
+    ("社团有体育、艺术和科技。", 3),      # the last item joined by 和
+    ("社团很多，活动丰富。", 0),
+])
+def test_a_lists_length_is_the_most_items_one_list_names(tmp_path, answer, items):
+    kb = load_knowledge(make_kb(tmp_path, {"clubs.yaml": entry("clubs", "社团有哪些", answer)}), tmp_path / "i")
+    assert AnsweredTypes(kb)["clubs"].list_items == items
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("六大银行是哪六家", "bank-tax-what"),            # the answer lists 敢贷、愿贷, not six banks
+    ("三大建筑分别是哪三座", "three-buildings-what"),
+    ("民政局那7项办实事清单全部是哪几项", "civil-affairs-project-lists"),  # names two of the seven
+])
+def test_a_shorter_list_than_asked_for_is_no_answer(matcher, message, entry_id):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id, d.missing_aspect) == ("partial", entry_id, "contents")
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("通惠明天项目有多少个社工", "tonghui-mingtian-visits"),  # 2812次 is what the 社工 did, not how many
+    ("潞河附校到底开了多少个社团", "luhe-clubs"),  # 三大类 counts kinds of club, not clubs
+    ("潞城社区卫生服务中心全院一共多少医护人员", "lucheng-isolation-team"),  # 一名医生和两名护士 went
+])
+def test_a_count_of_something_else_than_asked_is_no_answer(matcher, message, entry_id):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id, d.missing_aspect) == ("partial", entry_id, "count")
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("潞城中心派了几个医生护士去隔离点", "lucheng-isolation-team"),  # 一名医生
+    ("运河商务区现在注册了多少企业", "cbd-registered-companies"),
+])
+def test_a_count_of_what_is_asked_is_answered(matcher, message, entry_id):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id) == ("answer", entry_id)
+
+
+def test_an_age_is_answered_only_by_an_age(matcher):
+    d = matcher.match("多大年纪的孩子能参加延时托管")  # the entry says which pupils, not how old
+    assert (d.status, d.missing_aspect) == ("partial", "age")

@@ -69,3 +69,30 @@ def test_no_particular_detail_means_no_check(matcher, message):
 
 def test_parts_of_speech_come_from_jiebas_dictionary():
     assert pos_of("陡") == "a" and pos_of("续签") == "v" and pos_of("景点") == "n"
+
+
+@pytest.mark.parametrize(("message", "kind", "listed"), [
+    ("公园里有哪五个景点", "contents", 5),           # 哪 + a number: which ones, a list of five
+    ("那12项服务是哪几项", "contents", 12),          # 哪几项 after 12项: the question says how many
+    ("商场有哪几家超市", "contents", 2),             # 哪几: at least two
+])
+def test_which_and_a_number_asks_for_a_list_of_so_many(matcher, message, kind, listed):
+    found = matcher.asked.asked(matcher.normalise(message).phrased)
+    assert [(a.kind, a.listed) for a in found] == [(kind, listed)]
+
+
+def test_which_and_a_number_of_places_asks_for_places_a_list_of_them_answers_too(matcher):
+    (found,) = matcher.asked.asked(matcher.normalise("这座桥连着哪两个地方").phrased)
+    assert (found.kind, found.also) == ("place", ("contents",))
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("图书馆的借阅率是多少", {"rate"}),        # any word ending in 率 ('*率' in aspects.yaml), 借阅率 unlisted
+    ("小区的绿化率是多少", {"rate"}),
+    ("厂通路率先开工了吗", {"status"}),        # 率先 begins with 率: no rate
+    ("商务区税收占全区的比重是多少", {"rate"}),
+    ("那条新修的路叫什么", {"name"}),
+    ("哪一天开门", {"date"}),                  # 哪一 is "which", not a list of one
+])
+def test_rates_names_and_which_one(matcher, message, expected):
+    assert {k for k, _w in kinds(matcher, message)} == expected

@@ -99,6 +99,11 @@ def test_the_sentence_model_may_say_a_word_is_the_entry_word_in_other_words(tmp_
 @pytest.mark.parametrize(("message", "role"), [
     ("三大建筑的设计师是谁", "设计师"),  # the entry names 北投集团, who builds them, not who designed them
     ("厂通路的承建方是谁", "承建方"),
+    ("三大建筑是谁设计的", "设计"),  # the deed whose doer is asked
+    ("一键呼的设备是哪家厂家造的", "厂家"),  # 哪家 + a role
+    ("潞河附校的校长叫什么名字", "校长"),  # a person's name: the entry names none
+    ("去隔离点驻守的那位医生叫啥", "医生"),
+    ("银税互动是谁在负责", "负责"),  # 负责 is close to what the entry does (帮助 0.91), not the same
 ])
 def test_a_role_the_entry_never_names_is_not_answered_with_whoever_it_does_name(matcher, message, role):
     d = matcher.match(message)
@@ -108,3 +113,43 @@ def test_a_role_the_entry_never_names_is_not_answered_with_whoever_it_does_name(
 def test_who_without_a_role_is_still_answered_by_whoever_the_entry_names(matcher):
     d = matcher.match("厂通路修路的事是谁在督办")
     assert (d.status, d.entry_id) == ("answer", "changtong-road-supervision")
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("厂通路的建设是谁推动的", "changtong-road-supervision"),  # 推动 ~ the entry's 推进
+    ("三大建筑由谁承担建设", "three-buildings-what"),  # the entry names 北投集团
+    ("潞河附校课后服务体系叫什么", "luhe-after-school-5n"),  # the name of a thing: “5+N”
+])
+def test_who_and_what_name_the_entry_states_are_answered(matcher, message, entry_id):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id) == ("answer", entry_id)
+
+
+def test_a_persons_name_is_answered_by_an_entry_that_declares_it(tmp_path):
+    kdir = make_kb(tmp_path, {"school.yaml": entry("school", "实验学校校长叫什么名字", "实验学校是一所公办小学，校长是王明。")})
+    path = kdir / "school.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "  aspects: [person]\n", encoding="utf-8")
+    kb = load_knowledge(kdir, tmp_path / "intents")
+    assert Matcher(kb).match("实验学校的校长叫什么名字").status == "answer"
+    undeclared = load_knowledge(make_kb(tmp_path / "b", {"school.yaml": entry(
+        "school", "实验学校校长叫什么名字", "实验学校是一所公办小学，校长是王明。")}), tmp_path / "b" / "intents")
+    assert Matcher(undeclared).match("实验学校的校长叫什么名字").status == "partial"
+
+
+@pytest.mark.parametrize(("message", "entry_id", "who"), [
+    ("个体工商户能办银税互动贷款不", "bank-tax-loans", "工商户"),  # the entry speaks of 小微企业
+    ("不是回迁户能买东方厂安置房吗", "dongfangchang-resettlement", "不是回迁户"),  # those it is not about
+    ("没住民宿的人能不能坐那个接送车去环球", "xiji-homestay-shuttle", "没住民宿的人"),
+])
+def test_whether_a_group_the_entry_does_not_cover_may_is_not_answered(matcher, message, entry_id, who):
+    d = matcher.match(message)
+    assert (d.status, d.entry_id, d.missing_aspect, d.missing_detail) == ("partial", entry_id, "eligibility", who)
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("老人能用一键呼吗", "one-key-call-breakdown"),
+    ("商务区企业员工能上门打疫苗吗", "cbd-vaccination"),
+])
+def test_a_group_the_entry_speaks_of_is_still_answered(matcher, message, entry_id):
+    d = matcher.match(message)
+    assert d.status == "answer", d
