@@ -98,7 +98,7 @@ class MentionCheck:
         """The first thing or event the question (without its cue words) names that the entry never mentions;
         None when it mentions them all. `close`: the sentence model's best similarity between a word and a
         list of words, 1.0 for "the same"."""
-        text, words, sound = self._entry(entry_id)
+        words = self._entry(entry_id)[1]
         for w in self._words(self._predicate(core)):
             if not self._names_a_fact(w):
                 continue
@@ -119,7 +119,7 @@ class MentionCheck:
         if not subject:
             return None
         said = self._words(subject)
-        groups = [w for w in said if w in self._groups or self._is_word(w) and w.endswith(self._groups)]
+        groups = [w for w in said if w in self._groups or (self._is_word(w) and w.endswith(self._groups))]
         if not groups:
             return None
         if any(w in _NEGATIONS for w in said[:said.index(groups[0]) + 1]):
@@ -144,9 +144,10 @@ class MentionCheck:
         it all. Read by grammar, not phrases: the role asked (校长 of 校长叫什么名字 / 主任是谁 / 谁是校长 /
         哪家施工单位在修) and the deed whose doer is asked (设计 of 是谁设计的, 生产 of 哪家公司生产的) must be in
         the entry's own words (or sound like them): to the sentence model a role is close to its field
-        (设计 ~ 建筑), so `close` is a stricter one than the fact check's (推动 ~ 推进). A role that is a person (校长, 园长, 主持人: language.yaml `person_roles`) asks for a
-        person's name, which only an entry declaring `aspects: [person]` gives: the knowledge base's answers
-        name organisations, not people. `declared`: the entry's declared kinds."""
+        (设计 ~ 建筑), so `close` is a stricter one than the fact check's (推动 ~ 推进). A role that is a
+        person (校长, 园长, 主持人: language.yaml `person_roles`) asks for a person's name, which only an entry
+        declaring `aspects: [person]` gives: the knowledge base's answers name organisations, not people.
+        `declared`: the entry's declared kinds."""
         said = self._words(text)
         roles, deed = self._roles(said), self._deed(said)
         words_of_entry = self._entry(entry_id)[1]

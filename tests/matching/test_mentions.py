@@ -125,14 +125,16 @@ def test_who_and_what_name_the_entry_states_are_answered(matcher, message, entry
     assert (d.status, d.entry_id) == ("answer", entry_id)
 
 
+SCHOOL = ("school", "实验学校校长叫什么名字", "实验学校是一所公办小学，校长是王明。")
+
+
 def test_a_persons_name_is_answered_by_an_entry_that_declares_it(tmp_path):
-    kdir = make_kb(tmp_path, {"school.yaml": entry("school", "实验学校校长叫什么名字", "实验学校是一所公办小学，校长是王明。")})
+    kdir = make_kb(tmp_path, {"school.yaml": entry(*SCHOOL)})
     path = kdir / "school.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "  aspects: [person]\n", encoding="utf-8")
     kb = load_knowledge(kdir, tmp_path / "intents")
     assert Matcher(kb).match("实验学校的校长叫什么名字").status == "answer"
-    undeclared = load_knowledge(make_kb(tmp_path / "b", {"school.yaml": entry(
-        "school", "实验学校校长叫什么名字", "实验学校是一所公办小学，校长是王明。")}), tmp_path / "b" / "intents")
+    undeclared = load_knowledge(make_kb(tmp_path / "b", {"school.yaml": entry(*SCHOOL)}), tmp_path / "b" / "intents")
     assert Matcher(undeclared).match("实验学校的校长叫什么名字").status == "partial"
 
 
