@@ -103,6 +103,7 @@ SCOPE_SPEC: Spec = {
     "others": ("str_list", False, 10),
     "elsewhere": ("str_list", False, 10),
     "kinds": ("str_list", False, 10),
+    "institutions": ("str_list", False, 10),
 }
 
 # Every reply template the dialogue uses, with the placeholders each may contain.

@@ -151,6 +151,7 @@ class Scope:
     others: tuple[str, ...] = ()  # 其他, 别的, 第二个...: before a kind word, another place than this one
     elsewhere: tuple[str, ...] = ()  # words that alone name somewhere else (外地, 本部)
     kinds: tuple[str, ...] = ()  # kind words of places and organisations (公园, 中学, 村, 镇)
+    institutions: tuple[str, ...] = ()  # kinds whose whole name must be the entry's (运河中学 is not 运河)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d年")
 # 截至2021年12月28日: when the facts were gathered, not when something happened (中仓社区家园中心什么时候建的)
 _AS_OF = re.compile(r"(?:截至|截止)(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?")
 _CLAUSE = re.compile(r"[^。；;！!？?]+[。；;！!？?]?")
+_COUNTED_MIN = 2  # 几个人: one character (人) says too little of what is counted
 _LIST_ITEMS = 2  # 体育、艺术: two items make a list
 _COMMON_PLACE_SHARE = 5  # a place named in more than one entry in this many is the knowledge base's scope
 
@@ -66,19 +67,22 @@ class Answered:
         if asked.kind not in self.derived or asked.kind in self.declared:
             return True
         if asked.unit is None:  # 多少企业: a number of 企业, if the question names what it counts
-            return not asked.counted or asked.kind != "count" or self.counts(asked.counted)
+            return asked.kind != "count" or not self._counts_other(asked.counted)
         if asked.counted and any(asked.counted.startswith(c) or c.startswith(asked.counted) for c in self.counted):
             return True  # 几家银行: 六大银行
-        if asked.unit in GENERIC_UNITS and (pos_of(asked.counted) or "").startswith("n"):
-            # 多少个社工: a number of 社工 (一名医生 for 几个医生), not 2812次 of what 社工 did.
-            return self.counts(asked.counted)
+        if asked.unit in GENERIC_UNITS and self._counts_other(asked.counted):
+            return False
         return asked.unit in self.units or asked.unit in GENERIC_UNITS or BARE in self.units or not self.units
 
-    def counts(self, noun: str) -> bool:
-        """Does the answer give a number of `noun`: right before it (一名医生, 16家民宿) or a few characters
-        after it in the same clause (民宿有16家, 社工入户2812次 is too far)?"""
+    def _counts_other(self, noun: str) -> bool:
+        """多少个社工 of an answer that speaks of 社工 but counts something else (社工入户2812次), or 几个社团 of
+        one that counts kinds of club (三大类) and names 社团 without a number: the noun (two characters or
+        more) is in the answer, and no number of it is, before it (56项政务服务事项, 一名医生) or a few
+        characters after it (民宿有16家). A noun the answer does not use (医护 for 医生和护士) is not judged."""
+        if len(noun) < _COUNTED_MIN or not (pos_of(noun) or "").startswith("n") or noun not in self.stated:
+            return False
         n = re.escape(noun)
-        return bool(re.search(rf"{_NUMBER}[\u4e00-\u9fff]?{n}|{n}[^。；，,]{{0,3}}?{_NUMBER}", self.stated))
+        return not re.search(rf"{_NUMBER}[^。；，,\d]{{0,6}}?{n}|{n}[^。；，,]{{0,3}}?{_NUMBER}", self.stated)
 
     def lists(self, asked: Asked) -> bool:
         """哪六家 is answered by a list of six or more, not by 敢贷、愿贷; a declared list is taken at its word."""

@@ -33,6 +33,7 @@ from bot.matching.answered import AnsweredTypes
 from bot.matching.build import BuiltIndex, entry_key
 from bot.matching.normalise import Normaliser
 from bot.matching.places import DATA as PLACES
+from bot.matching.places import EXTRA as EXTRA_PLACES
 from bot.matching.places import gazetteer
 from bot.matching.scope import TopicTexts, entry_texts, provinces_named
 from bot.matching.sounds import Sounds
@@ -130,7 +131,8 @@ def fingerprint(kb: KnowledgeBase, index_fingerprint: str) -> str:
 
 @cache
 def _code() -> str:
-    return code_fingerprint(f"facts {FACTS_FORMAT} " + hashlib.sha256(PLACES.read_bytes()).hexdigest(),
+    places = hashlib.sha256(PLACES.read_bytes() + EXTRA_PLACES.read_bytes()).hexdigest()
+    return code_fingerprint(f"facts {FACTS_FORMAT} " + places,
                             Path(__file__).parent, _MODULES, ("jieba", "pypinyin", "opencc"))
 
 

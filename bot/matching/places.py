@@ -34,6 +34,7 @@ from functools import cache
 from pathlib import Path
 
 DATA = Path(__file__).with_name("data") / "places.tsv"
+EXTRA = Path(__file__).with_name("data") / "places-extra.tsv"  # new areas (雄安新区): no division, often named
 
 # jieba tags of proper names: places, organisations, persons (also many place names), other names, and
 # abbreviations (管委会, 京津冀).
@@ -111,8 +112,10 @@ def jieba_tags() -> Tags:
 
     with jieba.get_dict_file() as f:
         raw = f.read()
-    # Keyed by the gazetteer too: which two-character place names are ordinary words depends on it.
-    key = hashlib.sha1(raw + DATA.read_bytes()).hexdigest()[:16]
+    # Keyed by the gazetteer too (which two-character place names are ordinary words depends on it), and by
+    # the tag sets that sort the words (a code change must not read an old table).
+    rules = repr((sorted(NAME_TAGS), sorted(GRAMMAR_TAGS), GRAMMAR_MAX_CHARS)).encode()
+    key = hashlib.sha1(raw + DATA.read_bytes() + EXTRA.read_bytes() + rules).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"resident-bot-jieba-tags-{key}.marshal"
     try:
         return Tags.load(path.read_bytes())
@@ -207,12 +210,14 @@ _lock = threading.Lock()
 _gazetteers: dict[tuple[str, frozenset[str], frozenset[str]], Gazetteer] = {}
 
 
-def load_places(path: Path = DATA) -> list[Place]:
+def load_places(*paths: Path) -> list[Place]:
+    """The divisions of places.tsv, then the places of places-extra.tsv (the first of a name is kept)."""
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            name, level, province, *county = line.split("\t")
-            out.append(Place(name, level, province, county[0] if county else ""))
+    for path in paths or (DATA, EXTRA):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                name, level, province, *county = line.split("\t")
+                out.append(Place(name, level, province, county[0] if county else ""))
     return out
 
 

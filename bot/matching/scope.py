@@ -37,6 +37,8 @@ POSSESSIVE = "的"  # grammar, not an administrator's phrase
 # Tags that name a place or thing on their own: places, organisations, other proper names. Person names
 # (nr) are not: jieba tags odd words so (多少钱 nr); before a kind word they count (马驹桥 + 镇).
 STANDALONE_TAGS = frozenset({"ns", "nt", "nz"})
+_INSTITUTION = "\x01institution"  # in a found name's key: an institution's name part (see `foreign`)
+_INSTITUTION_GAP = 4  # 潞城社区卫生服务中心: characters between the name and its kind word
 _UNKNOWN = "\0"  # marks a name found as a run of characters (see `_unknown_names`)
 # One-character words that jieba tags as parts of names (宋 nr, 庄 nr): a run of them is a name it lacks.
 SINGLE_NAME_TAGS = frozenset({"nr", "nrt", "nz", "ns", "ng"})
@@ -57,6 +59,7 @@ class ScopeChecker:
         norm = lambda w: normalise(w) or w  # noqa: E731
         self.home = tuple(sorted({norm(h) for h in s.home} | set(s.home), key=len, reverse=True))
         self.kinds = tuple(sorted({norm(k) for k in s.kinds}, key=len, reverse=True))
+        self.institutions = frozenset(norm(k) for k in s.institutions)
         self.others = tuple(sorted({norm(w) for w in s.others}, key=len, reverse=True))
         self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=len, reverse=True))
         self._province = s.province
@@ -103,11 +106,28 @@ class ScopeChecker:
         known = self.topic_text.get(entry.topic, "")
         sound = self.topic_sound.get(entry.topic, "")
         for name, key in self.found(text):
+            if key.endswith(_INSTITUTION):
+                # 运河中学: the entry's only when its texts name an institution so (潞河中学, and then 潞河附小 too),
+                # not when they name 运河 as something else (运河商务区).
+                if not self._institution_in(key.removesuffix(_INSTITUTION), known):
+                    return name
+                continue
             # A name jieba lacks (宋庄, 杨庄换 for 杨庄 + 换) is the entry's when any two of its characters are.
             keys = [key[i:i + 2] for i in range(len(key) - 1)] if name.startswith(_UNKNOWN) else [key]
             if not any(k in known or self._sounded(k, sound) or k in self.home for k in keys):
                 return name.removeprefix(_UNKNOWN)
         return self._other_home_town(text, entry, known)
+
+    def _institution_in(self, name: str, known: str) -> bool:
+        """Whether `known` names `name` as a school, hospital... (潞河中学附属学校 for 潞河): the name and, within a
+        few characters, an institution's kind word."""
+        at = known.find(name)
+        while at >= 0:
+            tail = known[at + len(name):at + len(name) + _INSTITUTION_GAP + 3]
+            if any(kind in tail for kind in self.institutions):
+                return True
+            at = known.find(name, at + 1)
+        return False
 
     def _other_home_town(self, text: str, entry: Entry, known: str) -> str | None:
         """A town of the home county (张家湾) asked of an entry about a place in another one (西集's homestays):
@@ -204,15 +224,20 @@ class ScopeChecker:
         kind = next((k for k in self.kinds if token.endswith(k)), None)
         if kind is None:
             return None
+        if token in self._lexicon:
+            return None  # 千荷泻露桥: one of the knowledge base's own names, whole (那座 is no part of it)
         start = a
         k = index - 1
         while (k >= 0 and not taken.intersection(range(spans[k][0], spans[k][1]))
-               and _name_like(spans[k][2], tags, self._lexicon, before_char_kind=token == kind and len(kind) == 1)):
+               and _name_like(spans[k][2], tags, self._lexicon,
+                              before_char_kind=(token == kind and len(kind) == 1)
+                              or (kind in self.institutions and k == index - 1 and token == kind))):
             start = spans[k][0]
             k -= 1
         if a - start >= 2:  # one character (新公园, 老小区) is no name
             prefix = "".join(t for _a, _b, t in spans[k + 1:index])
-            return (start, prefix + token, prefix)
+            # 杨庄小区 is the entry's when 杨庄 is; 运河中学 only when that school is.
+            return (start, prefix + token, prefix + _INSTITUTION if kind in self.institutions else prefix)
         if token != kind and tags.tag(token) in NAME_TAGS:
             return (a, token, token)
         return None

@@ -153,3 +153,28 @@ def test_a_town_of_the_home_county_is_home_for_an_entry_about_the_whole_county(m
     # 公租房配租 is the county's figure: the gazetteer's home towns are not other places for it.
     entry = matcher.kb.by_id["public-rental-households"]
     assert scope.foreign(matcher.normalise("住在永顺能申请公租房吗").text, entry) is None
+
+
+@pytest.mark.parametrize(("message", "place"), [
+    ("运河中学晚托最晚几点", "运河中学"),  # 运河 is in the knowledge base, but as a business district, not a school
+    ("育才学校的晚托到几点", "育才学校"),
+])
+def test_a_school_the_knowledge_base_never_names_as_one_is_another_place(matcher, message, place):
+    d = matcher.match(message)
+    assert (d.status, d.other_place) == ("partial", place)
+
+
+@pytest.mark.parametrize("message", ["潞河中学延时托管到几点", "潞城社区医院防疫主要负责啥"])
+def test_the_entrys_own_school_or_centre_in_other_words_is_home(matcher, message):
+    assert matcher.match(message).status == "answer"
+
+
+@pytest.mark.parametrize(("message", "place"), [
+    ("雄安新区和副中心能通办多少事项", "雄安新区"),  # a national-level new area: no division, often named
+    ("雄安的三大建筑什么时候开放", "雄安"),
+    ("西海子公园什么时候开放的", "海子公园"),  # a park the knowledge base never names
+    ("天时名苑旁边那个小区装隔音屏了没", "旁边那个小区"),
+])
+def test_new_areas_parks_and_the_bridge_next_door_are_other_places(matcher, message, place):
+    d = matcher.match(message)
+    assert (d.status, d.other_place) == ("partial", place)
