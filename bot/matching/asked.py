@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 YESNO = "yesno"
 COUNT = "count"
+CONTENTS = "contents"
+_COUNTED = re.compile(r"(\d+|[二两三四五六七八九十百千万]+)(?:多|余)?([\u4e00-\u9fff])")  # 453项, 两千多场
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff])[不没]\1")  # 能不能, 是不是, 有没有, 好不好: a yes/no form
 _NUMERALS = frozenset("023456789二两三四五六七八九十几")  # not 一: 哪一天 is "which day"
 _SOME = 2  # 哪几项: at least two
@@ -85,6 +87,7 @@ class AskedClassifier:
                 if len(w) == 1 and is_cjk(w):
                     sounds.setdefault(char_pinyin(w), set()).add(kind)
             self._slot_pinyin[slot] = {p: next(iter(k)) for p, k in sounds.items() if len(k) == 1}
+        self._count_units = frozenset(w for w, kind in self._slots["units"] if kind == COUNT and len(w) == 1)
         heads = []
         for it in interrogatives:
             for w in {norm(w) for w in it.words if norm(w)}:
@@ -124,6 +127,9 @@ class AskedClassifier:
         m = _REDUPLICATED.search(text)
         if m:
             add(Asked(YESNO, m.group(0), weak=True))
+        listed = found.get(CONTENTS)
+        if listed is not None and listed.listed <= _SOME:
+            found[CONTENTS] = self._items_named(text, listed)
         strong = [a for a in found.values() if not a.weak]
         if strong:
             return strong
@@ -200,6 +206,17 @@ class AskedClassifier:
                 return text[at - 1:at + len(end)]
             at = text.find(end, at + 1)
         return None
+
+    def _items_named(self, text: str, a: Asked) -> Asked:
+        """那453项事项包括哪些, 那两千多场都是什么活动: the question says how many there are, and a list of two
+        does not answer it. The number and a count's measure word (aspects.yaml) before the question's cue."""
+        before = text[:text.find(a.cue)] if a.cue in text else text
+        best = a.listed
+        for m in _COUNTED.finditer(before):
+            n = int(m.group(1)) if m.group(1).isdigit() else chinese_to_int(m.group(1)) or 0
+            if n > _SOME and m.group(2) in self._count_units:
+                best = max(best, n)
+        return replace(a, listed=best) if best != a.listed else a
 
     @staticmethod
     def _list_length(text: str, a: Asked) -> Asked:

@@ -49,7 +49,7 @@ _WHICH = ("哪家", "哪个", "哪一家", "哪一个", "什么")
 _TAIL_PARTICLES = ("呢", "啊", "呀", "吗", "哈", "呐")
 _NEGATIONS = ("不是", "非", "没", "没有", "不")  # 不是回迁户, 非京籍, 没住民宿的人: those the entry is not about
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff]{1,2}?)[不没]\1")  # 可不可以, 带不带, 上不上班: the form, not a fact
-_NOUNISH = ("n", "t", "b", "s", "vn", "nz", "ns", "nt", "nr")
+_NOUNISH = ("n", "t", "b", "s", "vn", "nz", "ns", "nt", "nr", "j")  # j: abbreviations (社保, 家电)
 _MIN_CHARS = 2
 # A word made of the entry's word and one of these names who does it (设计 → 设计师, 校 → 校长, 管理 → 管理员):
 # asked 设计师是谁, an entry about the design does not say. Grammar of word formation, not a list of phrases.
@@ -223,6 +223,9 @@ class MentionCheck:
             # A word jieba's dictionary lacks is what its last part is (a Chinese compound's head is at its
             # end): 过路费 is a fee (费 n), 坐车去 a way of going (去 v); a name with no known part counts.
             tag = next((t for t in (pos_of(w[i:]) for i in range(1, len(w))) if t), "n")
+            # ... unless it begins with a thing: 社保转移 is about 社保 (j), whatever is done with it.
+            if not tag.startswith(_NOUNISH) and (pos_of(w[:_MIN_CHARS]) or "").startswith(_NOUNISH):
+                return True
         # Verbs are mostly how the resident puts it (允许, 进去, 不会, 停车的事): the thing is the noun.
         return tag.startswith(_NOUNISH)
 

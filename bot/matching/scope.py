@@ -108,8 +108,11 @@ class ScopeChecker:
         for name, key in self.found(text):
             if key.endswith(_INSTITUTION):
                 # 运河中学: the entry's only when its texts name an institution so (潞河中学, and then 潞河附小 too),
-                # not when they name 运河 as something else (运河商务区).
-                if not self._institution_in(key.removesuffix(_INSTITUTION), known):
+                # not when they name 运河 as something else (运河商务区); 绿新公园 is a typo of 绿心's.
+                prefix = key.removesuffix(_INSTITUTION)
+                if prefix in known and not self._institution_in(prefix, known):
+                    return name
+                if prefix not in known and not self._sounded(prefix, sound):
                     return name
                 continue
             # A name jieba lacks (宋庄, 杨庄换 for 杨庄 + 换) is the entry's when any two of its characters are.
@@ -224,8 +227,6 @@ class ScopeChecker:
         kind = next((k for k in self.kinds if token.endswith(k)), None)
         if kind is None:
             return None
-        if token in self._lexicon:
-            return None  # 千荷泻露桥: one of the knowledge base's own names, whole (那座 is no part of it)
         start = a
         k = index - 1
         while (k >= 0 and not taken.intersection(range(spans[k][0], spans[k][1]))

@@ -164,7 +164,8 @@ def test_a_school_the_knowledge_base_never_names_as_one_is_another_place(matcher
     assert (d.status, d.other_place) == ("partial", place)
 
 
-@pytest.mark.parametrize("message", ["潞河中学延时托管到几点", "潞城社区医院防疫主要负责啥"])
+@pytest.mark.parametrize("message", ["潞河中学延时托管到几点", "潞城社区医院防疫主要负责啥",
+                                     "在绿新公园丢了东西能找回来吗"])  # 绿新: a typo of the entry's 绿心
 def test_the_entrys_own_school_or_centre_in_other_words_is_home(matcher, message):
     assert matcher.match(message).status == "answer"
 
