@@ -26,6 +26,7 @@ from tests.auxil.kb import entry, make_kb
     ("绿心公园有停车场吗", "green-heart-visitor-services", "停车场"),
     ("綠心公園裡能釣魚嗎", "green-heart-lost-and-found", "钓鱼"),
     ("中仓家园中心有没有游泳池", "zhongcang-home-center", "游泳池"),
+    ("中仓家园中心对外开放了没有", "zhongcang-home-center", "对外开放"),  # unknown to jieba; 对外 is a thing's
     ("跨省通办能办社保转移不", "cross-province-overview", "社保"),  # an abbreviation (jieba: j) is a thing
 ])
 def test_a_thing_the_entry_never_mentions_is_not_answered_as_if_it_were(matcher, message, entry_id, thing):
