@@ -18,6 +18,7 @@ from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.facts import build_facts
 from bot.matching.facts import fingerprint as facts_fingerprint
+from bot.matching.memo import DecisionMemo
 from bot.matching.mentions import FACT_KINDS, NAME, PERSON, MentionCheck, literally, similarity
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
@@ -113,6 +114,7 @@ class Matcher:
             self._prepare_meaning(embedder, background)
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
         self._light = frozenset(kb.language.light_chars)
+        self._memo = DecisionMemo()  # this snapshot's own: a reload starts with none
 
     def _prepare_meaning(self, embedder: Embedder, background: bool) -> None:
         # Sentence vectors of every entry's questions, rows grouped by document, then the same questions
@@ -138,6 +140,42 @@ class Matcher:
     # -- public -------------------------------------------------------------------------------
 
     def match(self, message: str, last_entry_id: str | None = None) -> Decision:
+        """The decision on `message` after the entry `last_entry_id` was answered (None: no previous
+        answer). The same as `decide` gives, remembered (memo.py)."""
+        previous = last_entry_id if last_entry_id in self.kb.by_id else None  # a vanished entry is none
+        state = self._meaning_state()
+        if state is None or len(message) > self.normalise.max_chars:
+            return self.decide(message, previous)
+        known = self._memo.recall(state, message, previous)
+        if known is not None:
+            return known
+        decision = self.decide(message, previous)
+        # Kept only when the sentence model's state did not change meanwhile (it may have been switched off).
+        if self._meaning_state() == state:
+            self._memo.keep(state, message, previous, decision, self._context_free(self.normalise(message)))
+        return decision
+
+    def _meaning_state(self) -> str | None:
+        """What a decision depends on besides the message and the previous entry: whether the sentence model
+        is used. None while its vectors of the knowledge base are still being computed (words decide meanwhile,
+        and a decision made then must not outlive that)."""
+        embedder = self.embedder
+        if embedder is None:
+            return "words"
+        return "meaning" if self._knowledge.array() is not None else None
+
+    def _context_free(self, n: Normalised) -> bool:
+        """Whether `decide` makes the same decision after any previous entry as after none: the previous entry is
+        read only for a follow-up marker (`_has_marker`), a message short enough to be one (`_may_follow_up`),
+        or a greeting before a question (matched again without it, with the previous entry)."""
+        if any(p in n.text for p in self._phrase_order):
+            return False
+        asked = self.asked.asked(n.phrased)
+        return not self._may_follow_up(n, self.asked.strip(n.text, asked) if asked else n.text)
+
+    def decide(self, message: str, last_entry_id: str | None = None) -> Decision:
+        """`match` without the memo. Any new reading of the previous entry here must be covered by
+        `_context_free`."""
         n = self.normalise(message)
         if not _MEANINGFUL.search(n.text):
             return Decision("fallback", n, reason="empty")
@@ -322,10 +360,14 @@ class Matcher:
         return (n.phrased.startswith(lang.follow_up_prefixes) or n.phrased.endswith(lang.follow_up_suffixes)
                 or any(p in n.phrased for p in lang.follow_up_pronouns))
 
+    def _may_follow_up(self, n: Normalised, core: str) -> bool:
+        """Whether a message could be a follow-up at all: a marker (那…呢), or short."""
+        return self._has_marker(n) or len(core) <= SHORT_MESSAGE
+
     def _is_follow_up(self, n: Normalised, core: str, standalone: Decision, previous: Entry) -> bool:
         if self._has_marker(n):
             return True
-        if len(core) > SHORT_MESSAGE:
+        if not self._may_follow_up(n, core):
             return False
         # A short message naming something the previous entry is not about starts a new topic.
         own = {self.normalise.question(t) for t in previous.tags}
