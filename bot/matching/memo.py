@@ -40,8 +40,7 @@ class DecisionMemo:
             self._items.move_to_end(key)
             return got[0]
 
-    def keep(self, state: Hashable, message: str, previous: str | None, decision: Decision,
-             context_free: bool) -> None:
+    def keep(self, state: Hashable, message: str, previous: str | None, decision: Decision, context_free: bool) -> None:
         """`context_free`: the same decision would be made after any previous entry, or none."""
         key = (state, message, None if context_free else previous)
         with self._lock:

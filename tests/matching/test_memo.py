@@ -12,8 +12,8 @@ import yaml
 
 from bot.dialogue.context import MemoryContextStore
 from bot.dialogue.engine import Dialogue
-from bot.evaluation.run import decide
 from bot.evaluation.labelled import load_labelled
+from bot.evaluation.run import decide
 from bot.live import LiveKnowledge
 from bot.matching.matcher import Matcher
 from bot.matching.memo import DecisionMemo
