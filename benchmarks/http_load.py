@@ -4,7 +4,7 @@ nginx configuration, beside the previous code.
 Usage:
     .venv/bin/python benchmarks/http_load.py [--clients 20,100] [--databases sqlite,postgresql]
         [--processes 1,2] [--seconds 20] [--baseline REF | --baseline none] [--baseline-python PATH]
-        [--database-url URL]
+        [--database-url URL] [--questions repeated,distinct] [--client lean|httpx]
 
 Starts `resident-bot serve --no-telegram` (words only, so that the HTTP path and the storage are what is
 measured; questions the words answer never ask a sentence model anyway) on 127.0.0.1 with a fresh
@@ -12,6 +12,15 @@ database: a new SQLite file, or a PostgreSQL schema of its own. `clients` simula
 their next message as soon as the previous reply arrives (closed loop), for `seconds` after a short
 warm-up, questions the knowledge base answers and follow-ups. Then it waits for the background writer
 and counts the records: every answered message must be stored exactly once.
+
+`--questions`: `repeated` (residents ask the same seven conversations again and again, as residents do:
+after the first few, every answer is one the bot has given before) or `distinct` (every message a question
+never sent before in the run: the knowledge base's own questions and the labelled sets' answerable ones,
+with varied openings and endings, so that no remembered decision serves it and every message is matched).
+
+`--client`: `lean` (benchmarks/lean_client.py, a keep-alive HTTP/1.1 client of a few dozen lines) or
+`httpx`, which costs more CPU per request than the server under test (see lean_client.py): the clients
+share the cores with the server, so it caps the rate measured. The client's own CPU per message is shown.
 
 With `--processes 2`, two such servers share the database and a data directory (as compose.yaml's replicas
 do) behind nginx run with deploy/nginx.conf as it is, its upstream pointed at the two ports (`nginx` must be
@@ -31,6 +40,8 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import itertools
+import json
 import os
 import shutil
 import signal
@@ -39,14 +50,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lean_client import HttpError, LeanConnection  # noqa: E402
 from serve_process import free_port  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -58,6 +71,33 @@ WARM_UP = 3.0  # seconds of traffic not counted: connections opened, caches warm
 # Conversations the words answer (a follow-up is the second message): a resident repeats them.
 TURNS = [["厂通路哪年通车", "那什么时候开工的"], ["和滨海新区跨省通办多少项", "那廊坊呢"], ["潞河附校晚托到几点"],
          ["公租房配租了多少户"], ["绿心公园几点开门"], ["三大建築什麼時候開放"], ["城市副中心公积金怎么提取"]]
+# `--questions distinct`: a question is sent once, wrapped in one of these (a resident's own opening and ending).
+OPENINGS = ["", "请问", "我想问一下", "麻烦问下", "想了解一下", "问一下"]
+ENDINGS = ["", "？", "?", "。", "呀", "啊", "呢？", "！"]
+
+
+def distinct_questions() -> Iterator[str]:
+    """Questions never repeated: every knowledge base question and every answerable labelled or hold-out
+    question (no follow-ups), in each opening and ending; past the end, the same with more question marks."""
+    base: list[str] = []
+    for path in sorted((ROOT / "knowledge").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("entries"), list):
+            base += [str(q) for e in data["entries"] for q in e.get("questions", [])]
+    for name in ("labelled_questions", "holdout_questions", "holdout2_questions"):
+        items = yaml.safe_load((ROOT / "tests" / "data" / f"{name}.yaml").read_text(encoding="utf-8"))
+        base += [str(it["q"]) for it in items if it.get("faq") and not it.get("context")]
+    base = list(dict.fromkeys(base))
+    sent: set[str] = set()  # 请问 + a question may be another question as written
+    extra = ""
+    while True:
+        for ending in ENDINGS:
+            for opening in OPENINGS:
+                for q in base:
+                    if (message := f"{opening}{q}{ending}{extra}") not in sent:
+                        sent.add(message)
+                        yield message
+        extra += "？"
 
 
 @dataclasses.dataclass
@@ -66,12 +106,14 @@ class Result:
     database: str
     clients: int
     processes: int = 1
+    questions: str = "repeated"
     seconds: float = 0.0
     answered: int = 0
     errors: int = 0
     latencies: list[float] = dataclasses.field(default_factory=list)
     stored: int = -1
     cpu: float = 0.0
+    client_cpu: float = 0.0  # the load generator's own CPU seconds over the counted seconds
     rss_mb: float = 0.0
     proxy_cpu: float = -1.0  # nginx's CPU seconds, when there is one
     note: str = ""
@@ -88,12 +130,14 @@ class Result:
         if lat and self.proxy_cpu >= 0:
             per += f" (+ nginx {self.proxy_cpu * 1000 / len(lat):.2f})"
         setup = "1" if self.processes == 1 else f"{self.processes} + nginx"
-        return [self.code, self.database, setup, str(self.clients), f"{rate:.0f}", pct(0.5), pct(0.99),
-                str(self.errors), f"{self.stored} / {self.answered}", per, f"{self.rss_mb:.0f}", self.note]
+        client = f"{self.client_cpu * 1000 / len(lat):.2f}" if lat else "-"
+        return [self.code, self.database, setup, str(self.clients), self.questions, f"{rate:.0f}", pct(0.5),
+                pct(0.99), str(self.errors), f"{self.stored} / {self.answered}", per, client, f"{self.rss_mb:.0f}",
+                self.note]
 
 
-HEADER = ["code", "database", "processes", "clients", "msg/s", "p50 ms", "p99 ms", "errors", "records / messages",
-          "server CPU ms/msg", "peak RSS MB (each)", "note"]
+HEADER = ["code", "database", "processes", "clients", "questions", "msg/s", "p50 ms", "p99 ms", "errors",
+          "records / messages", "server CPU ms/msg", "client CPU ms/msg", "peak RSS MB (each)", "note"]
 
 
 @contextlib.contextmanager
@@ -175,40 +219,84 @@ def wait_stored(url: str, expected: int, settle: float = 15, limit: float = 120)
     return count_interactions(url)
 
 
-async def load(url: str, clients: int, seconds: float, result: Result, cpu: Callable[[], float]) -> None:
-    """Closed loop; the server's CPU time is read at the start and the end of the counted seconds."""
+def conversations(questions: str, n: int) -> Iterator[list[str]]:
+    """Resident n's next conversations: the seven again and again, or one never-asked question at a time."""
+    if questions == "distinct":
+        return ([q] for q in DISTINCT)
+    return (TURNS[(n + i) % len(TURNS)] for i in itertools.count())
+
+
+DISTINCT = distinct_questions()  # shared by every resident of a run: no question is sent twice
+
+
+class HttpxPoster:
+    def __init__(self, client: httpx.AsyncClient, url: str):
+        self.client, self.url = client, url
+
+    async def post(self, payload: dict) -> bool:
+        try:
+            r = await self.client.post(f"{self.url}/api/v1/messages", json=payload)
+            return r.status_code == 200 and "text" in r.json()
+        except (httpx.HTTPError, ValueError):
+            return False
+
+
+class LeanPoster:
+    def __init__(self, url: str):
+        self.connection = LeanConnection(url)
+
+    async def post(self, payload: dict) -> bool:
+        try:
+            status, body = await self.connection.post_json("/api/v1/messages", payload)
+            return status == 200 and "text" in json.loads(body)
+        except (HttpError, ValueError):
+            return False
+
+
+async def load(url: str, clients: int, seconds: float, result: Result, cpu: Callable[[], float],
+               client: str = "lean") -> None:
+    """Closed loop; the server's CPU time (and the client's own) is read at the start and the end of the
+    counted seconds."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0)
     start = time.monotonic()
     counting_from, stop = start + WARM_UP, start + WARM_UP + seconds
 
     async def meter() -> None:
         await asyncio.sleep(WARM_UP)
-        before = cpu()
+        before, own = cpu(), time.process_time()
         await asyncio.sleep(seconds)
-        result.cpu = cpu() - before
+        result.cpu, result.client_cpu = cpu() - before, time.process_time() - own
 
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=30, limits=limits) as shared:
         async def resident(n: int) -> None:
-            i = 0
-            while time.monotonic() < stop:
-                for message in TURNS[(n + i) % len(TURNS)]:
+            poster = HttpxPoster(shared, url) if client == "httpx" else LeanPoster(url)
+            for turns in conversations(result.questions, n):
+                if time.monotonic() >= stop:
+                    break
+                for message in turns:
                     began = time.monotonic()
-                    try:
-                        r = await client.post(f"{url}/api/v1/messages",
-                                              json={"user": f"load-{n}", "text": message})
-                        ok = r.status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
-                    if not ok:
+                    if not await poster.post({"user": f"load-{n}", "text": message}):
                         result.errors += 1
                         continue
                     result.answered += 1  # every answer is a record, warm-up included
                     if began >= counting_from and time.monotonic() <= stop:
                         result.latencies.append(time.monotonic() - began)
-                i += 1
+            if isinstance(poster, LeanPoster):
+                await poster.connection.close()
 
         await asyncio.gather(meter(), *(resident(n) for n in range(clients)))
     result.seconds = seconds
+
+
+def run_loop(coroutine: Coroutine[object, object, None]) -> None:
+    """On uvloop when it is installed, as the server runs: the load generator's own CPU is what it costs."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coroutine)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coroutine)
 
 
 def nginx_binary() -> str | None:
@@ -262,8 +350,8 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: float, processes: int = 1,
-            python: str = sys.executable) -> Result:
-    result = Result(code, db.kind, clients, processes)
+            python: str = sys.executable, questions: str = "repeated", client: str = "lean") -> Result:
+    result = Result(code, db.kind, clients, processes, questions)
     nginx = nginx_binary() if processes > 1 else None
     if processes > 1 and nginx is None:
         result.note = "skipped: nginx not installed (Debian: apt-get install nginx-light)"
@@ -307,7 +395,7 @@ def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: floa
                 marks["nginx"] = now
             return sum(process_cpu(p.pid) for p in servers)
 
-        asyncio.run(load(base, clients, seconds, result, cpu))
+        run_loop(load(base, clients, seconds, result, cpu, client))
         result.stored = wait_stored(url, result.answered)
         result.rss_mb = max(peak_rss_mb(p.pid) for p in servers)
     finally:
@@ -329,6 +417,11 @@ def main() -> int:
                         help="the interpreter (of a venv from the baseline's lock files) that runs the baseline")
     parser.add_argument("--database-url", default=os.environ.get(
         "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--questions", default="repeated",
+                        help="repeated (the same conversations again and again), distinct (no question twice), "
+                             "or both, comma-separated")
+    parser.add_argument("--client", choices=("lean", "httpx"), default="lean",
+                        help="the load generator's HTTP client (httpx costs more CPU than the server)")
     args = parser.parse_args()
     codes = [("this", "HEAD+", sys.executable)] + (
         [] if args.baseline == "none" else [(f"baseline {args.baseline}", args.baseline, args.baseline_python)])
@@ -342,19 +435,20 @@ def main() -> int:
                     print(f"… {processes} processes behind nginx: skipped, nginx is not installed (Debian: "
                           "apt-get install nginx-light)", file=sys.stderr, flush=True)
                 for db in dbs:
-                    for clients in (int(c) for c in args.clients.split(",")):
+                    for clients, questions in itertools.product((int(c) for c in args.clients.split(",")),
+                                                                args.questions.split(",")):
                         for code, ref, python in codes:
                             with code_checkout(ref) as code_dir:
-                                print(f"… {code}, {db.kind}, {processes} process(es), {clients} clients",
-                                      file=sys.stderr, flush=True)
+                                print(f"… {code}, {db.kind}, {processes} process(es), {clients} clients, "
+                                      f"{questions} questions", file=sys.stderr, flush=True)
                                 results.append(run_one(code, code_dir, db, clients, args.seconds, processes,
-                                                       python))
+                                                       python, questions, args.client))
         finally:
             for db in dbs:
                 db.drop()
     print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average before "
           f"{load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}; {args.seconds:g} s counted per row after "
-          f"{WARM_UP:g} s of warm-up; the clients run on the same cores\n")
+          f"{WARM_UP:g} s of warm-up; the clients ({args.client}) run on the same cores\n")
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "---|" * len(HEADER))
     for r in results:
