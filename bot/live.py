@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,6 +82,8 @@ class LiveKnowledge:
         if snapshot is None:
             raise KnowledgeError(problems)
         self.snapshot: Snapshot = snapshot
+        # Called after each swap (bot/heap.py's settle in a serving process); by `reload`'s caller's thread.
+        self.after_swap: list[Callable[[], None]] = []
 
     def reload(self) -> tuple[bool, list[Problem]]:
         """Build a new snapshot; swap it in only when it has no errors. Returns (swapped, problems)."""
@@ -105,4 +108,7 @@ class LiveKnowledge:
             self.snapshot = snapshot  # a single reference assignment: readers see old or new, never half
             log.info("knowledge reloaded: version %s (%d of %d entries indexed anew, %.1f s)", snapshot.version,
                      snapshot.matcher.built.rebuilt, len(snapshot.kb.entries), time.perf_counter() - started)
+            del snapshot
+            for hook in self.after_swap:
+                hook()
             return True, problems

@@ -8,9 +8,13 @@ import datetime as dt
 import logging
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from bot.cli.common import load_app
 from bot.config import Settings, SettingsError, load_settings, require_salt
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +43,15 @@ def _service_logging() -> None:
     from bot.observability import configure_logging
 
     configure_logging(load_settings().log_format)
+
+
+def serving_heap(app: App) -> None:
+    """A long-running service's heap: the snapshot frozen out of the collector's way, now and after each
+    reload (bot/heap.py)."""
+    from bot.heap import settle
+
+    settle()
+    app.live.after_swap.append(settle)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -105,6 +118,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         print(f"resident-bot: {problem}", file=sys.stderr)
         return 1
     app = load_app(storage=True, settings=settings)
+    serving_heap(app)
     application = build_application(app.settings, build_kit(app))
     reloader = Reloader(app.live)
     reloader.watch()
@@ -157,6 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     require_salt(settings)
     check_channels(settings, skip=skip)  # every channel's settings, before anything is loaded
     app = load_app(storage=True, settings=settings)
+    serving_heap(app)
     reloader = Reloader(app.live)
     reloader.watch()
     reloader.on_sighup()
