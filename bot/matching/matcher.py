@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -115,6 +116,8 @@ class Matcher:
         self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
         self._light = frozenset(kb.language.light_chars)
         self._memo = DecisionMemo()  # this snapshot's own: a reload starts with none
+        # `match` reads a message's asked kinds twice when it has not seen it: the decision, then `_context_free`.
+        self._asked_kinds = lru_cache(maxsize=256)(lambda phrased: tuple(self.asked.asked(phrased)))
 
     def _prepare_meaning(self, embedder: Embedder, background: bool) -> None:
         # Sentence vectors of every entry's questions, rows grouped by document, then the same questions
@@ -152,7 +155,8 @@ class Matcher:
         decision = self.decide(message, previous)
         # Kept only when the sentence model's state did not change meanwhile (it may have been switched off).
         if self._meaning_state() == state:
-            self._memo.keep(state, message, previous, decision, self._context_free(self.normalise(message)))
+            n = decision.normalised if decision.normalised.raw == message else self.normalise(message)
+            self._memo.keep(state, message, previous, decision, self._context_free(n))
         return decision
 
     def _meaning_state(self) -> str | None:
@@ -170,7 +174,7 @@ class Matcher:
         or a greeting before a question (matched again without it, with the previous entry)."""
         if any(p in n.text for p in self._phrase_order):
             return False
-        asked = self.asked.asked(n.phrased)
+        asked = self._asked(n.phrased)
         return not self._may_follow_up(n, self.asked.strip(n.text, asked) if asked else n.text)
 
     def decide(self, message: str, last_entry_id: str | None = None) -> Decision:
@@ -299,8 +303,11 @@ class Matcher:
                 return Decision("smalltalk", n, intent_id=best.doc.key, score=best.score)
         return None
 
+    def _asked(self, phrased: str) -> list[Asked]:
+        return list(self._asked_kinds(phrased))
+
     def _question(self, n: Normalised, text: str, phrased: str, previous: Entry | None) -> Decision:
-        asked = self.asked.asked(phrased)
+        asked = self._asked(phrased)
         # The topic without the cue words (谁能, 收费): a follow-up reads it against the previous entry.
         core = self.asked.strip(text, asked) if asked else text
         if not _MEANINGFUL.search(core):
