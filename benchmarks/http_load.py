@@ -23,9 +23,9 @@ with varied openings and endings, so that no remembered decision serves it and e
 share the cores with the server, so it caps the rate measured. The client's own CPU per message is shown.
 
 With `--processes 2`, two such servers share the database and a data directory (as compose.yaml's replicas
-do) behind nginx run with deploy/nginx.conf as it is, its upstream pointed at the two ports (`nginx` must be
-on PATH or in /usr/sbin: Debian's `apt-get install nginx-light`; without it those rows say so and are
-skipped). The clients then talk to nginx; CPU per message is both servers' together, nginx's own beside it.
+do) behind nginx run with that code's own deploy/nginx.conf as it is, its upstream pointed at the two ports
+(`nginx` must be on PATH or in /usr/sbin: Debian's `apt-get install nginx-light`; without it those rows say so
+and are skipped). The clients then talk to nginx; CPU per message is both servers' together, nginx's own beside it.
 
 Each configuration runs on this checkout and on --baseline (`git archive` of that ref into a temporary
 directory, run with this venv, or with --baseline-python: a venv made from that ref's own lock files, so that
@@ -303,9 +303,10 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
-def nginx_config(work: Path, listen: int, upstreams: list[int]) -> Path:
-    """deploy/nginx.conf as it is, inside a minimal main context, its upstream pointed at `upstreams`."""
-    site = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+def nginx_config(work: Path, listen: int, upstreams: list[int], code_dir: Path = ROOT) -> Path:
+    """The code's own deploy/nginx.conf as it is, inside a minimal main context, its upstream pointed at
+    `upstreams`."""
+    site = (code_dir / "deploy" / "nginx.conf").read_text(encoding="utf-8")
     servers = " ".join(f"server 127.0.0.1:{port};" for port in upstreams)
     if "server bot:8080;" not in site or "listen 80;" not in site:
         raise SystemExit("deploy/nginx.conf changed: update nginx_config() in benchmarks/http_load.py")
@@ -378,7 +379,7 @@ def run_one(code: str, code_dir: Path, db: Database, clients: int, seconds: floa
             listen = free_port()
             work = db.work / f"nginx-{uuid.uuid4().hex[:8]}"
             work.mkdir()
-            proxy = subprocess.Popen([nginx, "-c", str(nginx_config(work, listen, ports)), "-p", str(work)],
+            proxy = subprocess.Popen([nginx, "-c", str(nginx_config(work, listen, ports, code_dir)), "-p", str(work)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             base = f"http://127.0.0.1:{listen}"
             if not wait_healthy(base, [proxy], 30):
