@@ -159,14 +159,15 @@ class Matcher:
             self._memo.keep(state, message, previous, decision, self._context_free(n))
         return decision
 
-    def _meaning_state(self) -> str | None:
+    def _meaning_state(self) -> tuple[str, Thresholds] | None:
         """What a decision depends on besides the message and the previous entry: whether the sentence model
-        is used. None while its vectors of the knowledge base are still being computed (words decide meanwhile,
-        and a decision made then must not outlive that)."""
-        embedder = self.embedder
+        is used, and the thresholds (`eval --tune` tries many on one matcher). None while the model's vectors
+        of the knowledge base are still being computed (words decide meanwhile, and a decision made then must
+        not outlive that)."""
+        embedder, thresholds = self.embedder, self.thresholds
         if embedder is None:
-            return "words"
-        return "meaning" if self._knowledge.array() is not None else None
+            return "words", thresholds
+        return ("meaning", thresholds) if self._knowledge.array() is not None else None
 
     def _context_free(self, n: Normalised) -> bool:
         """Whether `decide` makes the same decision after any previous entry as after none: the previous entry is

@@ -21,7 +21,7 @@ SIZE = 4096  # decisions kept (a few MB at most; a district's residents ask far 
 
 class DecisionMemo:
     """A bounded LRU of decisions, keyed by (state, message, previous entry id). `state` names whatever else
-    the decision depends on (whether the sentence model is in use), so that a change of it misses."""
+    the decision depends on (whether the sentence model is in use, the thresholds), so that a change misses."""
 
     def __init__(self, size: int = SIZE):
         self.size = size

@@ -15,6 +15,7 @@ from bot.dialogue.engine import Dialogue
 from bot.evaluation.labelled import load_labelled
 from bot.evaluation.run import decide
 from bot.live import LiveKnowledge
+from bot.matching.decision import Thresholds
 from bot.matching.matcher import Matcher
 from bot.matching.memo import DecisionMemo
 from tests.auxil.dialogue import ListRecorder
@@ -114,3 +115,12 @@ def test_a_reload_with_changed_knowledge_serves_no_remembered_answer(tmp_path):
     live.reload()
     reply = dialogue.handle("c", "厂通路哪年通车")
     assert NEW in reply.text and OLD not in reply.text
+
+
+def test_other_thresholds_are_not_served_decisions_made_with_the_old_ones(bundled_kb):
+    """`eval --tune` tries many thresholds on one matcher."""
+    m = Matcher(bundled_kb)
+    before = m.match("厂通路哪年通车")
+    m.thresholds = Thresholds(answer=0.99, margin=5.0, clarify=0.98)
+    after = m.match("厂通路哪年通车")
+    assert before.status == "answer" and after.status == "fallback" and after == m.decide("厂通路哪年通车")
