@@ -118,6 +118,10 @@ class Matcher:
         self._memo = DecisionMemo()  # this snapshot's own: a reload starts with none
         # `match` reads a message's asked kinds twice when it has not seen it: the decision, then `_context_free`.
         self._asked_kinds = lru_cache(maxsize=256)(lambda phrased: tuple(self.asked.asked(phrased)))
+        # A short message is ranked against small talk, then against the entries: one recall and one reading
+        # of the text serve both (and a text that `_without_home` or a follow-up ranks again).
+        self._recall = lru_cache(maxsize=64)(lambda text: tuple(self.index.search(text, RECALL_LIMIT * 2)))
+        self._query = lru_cache(maxsize=64)(lambda text: Query.of(text, self.lexicon, self.tokenizer, self.index))
 
     def _prepare_meaning(self, embedder: Embedder, background: bool) -> None:
         # Sentence vectors of every entry's questions, rows grouped by document, then the same questions
@@ -197,12 +201,12 @@ class Matcher:
              prior_ids: frozenset[str] = frozenset(), said: str | None = None) -> list[Scored]:
         """Candidates for a normalised text, best first, with calibrated scores. `said` is what the
         resident actually wrote when `text` was widened with context: coverage and names come from it."""
-        hits = [(i, s) for i, s in self.index.search(text, RECALL_LIMIT * 2) if self.docs[i].kind == kind]
+        hits = [(i, s) for i, s in self._recall(text) if self.docs[i].kind == kind]
         hits = hits[:RECALL_LIMIT]
         if not hits:
             return []
-        q = Query.of(text, self.lexicon, self.tokenizer, self.index)
-        focus = Query.of(said, self.lexicon, self.tokenizer, self.index) if said else None
+        q = self._query(text)
+        focus = self._query(said) if said else None
         top = hits[0][1]
         docs = [self.docs[i] for i, _ in hits]
         sims = similarities(q, docs)
