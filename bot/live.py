@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.knowledge.loader import check_knowledge
 from bot.knowledge.problems import KnowledgeError, Problem
 from bot.knowledge.schema import KnowledgeBase
+from bot.matching import dictionary
 from bot.matching.decision import Thresholds
 from bot.matching.matcher import Matcher
 from bot.matching.stored import IndexStore
@@ -43,6 +44,8 @@ def build_snapshot(knowledge_dir: Path | None, intents_dir: Path | None, thresho
     """`announce`: at start, say what takes time when it does (a reload says what it did when done).
     `cache_dir`: where knowledge files read and indexes built are kept between starts; `previous`: the
     snapshot a reload replaces (its unchanged entries are reused, not built again)."""
+    if cache_dir is not None:
+        dictionary.keep_in(cache_dir)
     kb, problems = check_knowledge(knowledge_dir, intents_dir, cache_dir=cache_dir)
     store = IndexStore(cache_dir) if cache_dir is not None else None
     if kb is None:

@@ -5,7 +5,6 @@ Pinyin tokens are what make input-method typos match: 公组房 and 公租房 sh
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import unicodedata
@@ -13,6 +12,8 @@ import weakref
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from math import log
+
+from bot.matching.dictionary import main_dictionary
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9.+]+")
 _IS_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -34,24 +35,7 @@ WORD_CACHE = 50_000  # texts whose words each tokenizer remembers (a knowledge b
 TOKEN_CACHE = 4096  # texts whose index tokens it remembers: one message is looked up several times
 
 _lock = threading.Lock()
-_main: tuple[dict[str, int], int] | None = None
 _shared: weakref.WeakValueDictionary[tuple[frozenset[str], bool], Tokenizer] = weakref.WeakValueDictionary()
-
-
-def _main_dictionary() -> tuple[dict[str, int], int]:
-    """jieba's main dictionary (word → frequency, with every word's prefixes at 0) and its total, loaded
-    once per process: it is the slowest part of start-up (about a second) and never changes. Never
-    mutated: each tokenizer adds its names to a copy."""
-    global _main
-    with _lock:
-        if _main is None:
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            loaded = jieba.Tokenizer()
-            loaded.initialize()
-            _main = (loaded.FREQ, loaded.total)
-        return _main
 
 
 class Tokenizer:
@@ -67,14 +51,20 @@ class Tokenizer:
 
     def __init__(self, names: Iterable[str] = (), jieba_total: bool = False):
         self.names = frozenset(w for w in names if len(w) >= 2)
-        main, total = _main_dictionary()
+        self._main = main_dictionary()
+        total = self._main.total
         if jieba_total:
             total += NAME_FREQ * len(self.names)
-        freq = main.copy() if self.names else main  # a copy costs ~60 ms and 15 MB; the load ~1 s
+        # The main dictionary's keys join this one a first character at a time (`_learn`), as the texts cut
+        # need them; the names are here from the start, and stay a name's whatever the main one says.
+        freq: dict[str, int] = {}
+        self._names_by_char: dict[str, dict[str, int]] = {}
         for name in self.names:
             freq[name] = NAME_FREQ
+            self._names_by_char.setdefault(name[0], {})[name] = NAME_FREQ
             for end in range(1, len(name)):
                 freq.setdefault(name[:end], 0)  # jieba looks up prefixes on its way to a longer word
+        self._chars: set[str] = set()  # first characters whose main keys `freq` holds
         self._jieba = _fast_jieba()()
         self._jieba.FREQ, self._jieba.total, self._jieba.initialized = freq, total, True
         # Per instance, so that a reload's new names never meet an old snapshot's cached cuts.
@@ -98,7 +88,24 @@ class Tokenizer:
         return self.words_of(text) if text else ()
 
     def _words(self, text: str) -> tuple[str, ...]:
+        new = set(text).difference(self._chars)
+        if new:
+            self._learn(new)
         return tuple(w for w in self._jieba.lcut(text, HMM=False) if w.strip())
+
+    def _learn(self, chars: set[str]) -> None:
+        """Add the main dictionary's keys starting with `chars` (jieba's cut of a text looks up only
+        fragments starting at one of its characters). One `update` per character, names overriding: a
+        thread cutting meanwhile sees a character's keys all or none, and a name never at the main
+        dictionary's frequency. Marked learnt only once added."""
+        freq = self._jieba.FREQ
+        for c in chars:
+            group = self._main.group(c)
+            names = self._names_by_char.get(c)
+            if names:
+                group = {**group, **names}
+            freq.update(group)
+            self._chars.add(c)
 
     def _index_tokens(self, text: str) -> tuple[tuple[str, float], ...]:
         """Weighted tokens of a normalised text: exact bigrams and words count fully, pinyin forms less.
