@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # The layout of what is built (and stored). Raise it when the meaning of a stored field changes; any
 # change to the code that builds is caught anyway by `code_fingerprint`.
-INDEX_FORMAT = 2  # 2: with the entries' facts (facts.py)
+INDEX_FORMAT = 3  # 2: with the entries' facts (facts.py); 3: with the postings' order
 COMMON_WORD_SHARE = 5  # a word in more than one entry in this many is no name
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
 # Modules whose code decides what is built: a change to any of them makes stored indexes stale.

@@ -13,7 +13,8 @@ are in it, never residents' messages. Safe to delete.
 Layout: `meta` (UTF-8 JSON: format, versions, counts; extensible: a reader ignores keys it does not
 know, and a new kind of derived data gets its own arrays and a raised `INDEX_FORMAT`), `text` (UTF-8,
 every string NUL-separated: vocabulary, lexicon, then per document its questions, words, pinyin, terms
-and heads), `counts` (per document how many of each), and the token rows `ptr`, `tok`, `tf`, `own`.
+and heads), `counts` (per document how many of each), the token rows `ptr`, `tok`, `tf`, `own`, and
+`order`, the postings' order (index.py: checked in a few passes rather than sorted again).
 The entries' facts (facts.py, labelled with their own fingerprint): `facts_text` (UTF-8, NUL-separated:
 the keywords, provinces, places and syllables, then per entry its part of its topic's text and sound)
 and three sets of rows, `keywords_ptr`/`keywords_ids`, `provinces_…`, `places_…`.
@@ -46,7 +47,7 @@ _SEP = "\x00"  # never in a normalised text: control characters become spaces
 _FIELDS = 5  # questions, words, pinyin, terms, heads
 _PREFIX = "index-"
 _ROWS = ("keywords", "provinces", "places")  # the facts' sets of rows, in this order in `facts_text`
-_ARRAYS = ("meta", "text", "counts", "ptr", "tok", "tf", "own", "facts_text",
+_ARRAYS = ("meta", "text", "counts", "ptr", "tok", "tf", "own", "order", "facts_text",
            *(f"{r}_{a}" for r in _ROWS for a in ("ptr", "ids")))
 
 
@@ -139,6 +140,7 @@ def to_arrays(kb: KnowledgeBase, built: BuiltIndex) -> dict[str, np.ndarray]:
             **{r: len(rows[r].vocabulary) for r in _ROWS}}
     arrays = {"meta": _utf8(json.dumps(meta, ensure_ascii=False)), "text": _utf8(_SEP.join(strings)),
               "counts": counts, "ptr": docs.ptr, "tok": docs.tok, "tf": docs.tf, "own": docs.own,
+              "order": built.index.order,
               "facts_text": _utf8(_SEP.join(facts_strings))}
     for r in _ROWS:
         arrays[f"{r}_ptr"], arrays[f"{r}_ids"] = rows[r].ptr, rows[r].ids
@@ -201,7 +203,10 @@ def read_index(path: Path, kb: KnowledgeBase, fingerprint: str, facts_fingerprin
     texts = _texts(strings, vocab_size + lexicon_size, counts)
     facts = _facts(arrays, meta, kb, facts_fingerprint, lexicon)
     tokenizer = Tokenizer.for_names(lexicon)
-    index = RecallIndex(DocTokens(vocabulary, ptr, tok, tf, own), tokenizer)
+    try:
+        index = RecallIndex(DocTokens(vocabulary, ptr, tok, tf, own), tokenizer, arrays["order"])
+    except ValueError as exc:
+        raise StaleIndex(str(exc)) from None
     return BuiltIndex(fingerprint, lexicon, tokenizer, texts, index, rebuilt=0, facts=facts)
 
 

@@ -124,6 +124,25 @@ def test_inconsistent_arrays_are_rebuilt(kb, tmp_path, caplog):
     assert "out of range" in rebuilt_after(kb, IndexStore(tmp_path / "c"), out_of_range, caplog)
 
 
+@pytest.mark.parametrize("change", ["swap", "repeat", "out of range"])
+def test_postings_in_another_order_are_rebuilt(kb, tmp_path, caplog, change):
+    """The postings' stored order is what a restart indexes into instead of sorting: one that does not
+    sort the tokens exactly (two postings swapped, one position twice, one past the end) is not trusted."""
+    def reorder(path):
+        with np.load(path, allow_pickle=False) as data:
+            order, tok = data["order"].copy(), data["tok"]
+        k = int(np.flatnonzero(tok[order][1:] != tok[order][:-1])[0])  # the last posting of a token
+        if change == "swap":
+            order[k], order[k + 1] = order[k + 1], order[k]
+        elif change == "repeat":
+            order[k + 1] = order[k]
+        else:
+            order[k] = len(tok)
+        rewrite(path, order=order)
+
+    assert "postings' order" in rebuilt_after(kb, IndexStore(tmp_path / "c"), reorder, caplog)
+
+
 class Planted:
     """What a pickle could make a loader do: here, create a file."""
 
