@@ -237,6 +237,8 @@ class _Loader:
         # Ids of entries dropped for an error of their own: naming them elsewhere is not a second error.
         self.dropped: set[str] = set()
         self.examples: tuple[WelcomeExample, ...] = ()
+        # Entry files read without errors (remembered name and path): what a remembered cross-check is of.
+        self.clean_files: list[str] = []
 
     def rel(self, path: Path) -> str:
         try:
@@ -262,9 +264,9 @@ class _Loader:
             return None
         files = sorted(p for p in self.kdir.glob("*.yaml") if p.is_file())
         entries: list[Entry] = []
-        for path in files:
-            if path.name not in SPECIAL_FILES:
-                entries.extend(self.entry_file(path))
+        entry_files = [p for p in files if p.name not in SPECIAL_FILES]
+        for path in entry_files:
+            entries.extend(self.entry_file(path))
         synonyms = self.synonyms(self.kdir / "synonyms.yaml")
         aspects = self.aspects(self.kdir / "aspects.yaml")
         interrogatives = self.interrogatives(self.kdir / "asked.yaml", {a.id for a in aspects})
@@ -272,7 +274,7 @@ class _Loader:
         replies = self.replies(self.kdir / "replies.yaml")
         scope = self.scope(self.kdir / "scope.yaml")
         intents = self.intents()
-        self.cross_check(entries, {a.id for a in aspects})
+        self.cross_checked(entries, {a.id for a in aspects}, len(entry_files))
         if not entries and not self.problems:
             self.problems.append(Problem(self.rel(self.kdir), 1, 1, "no entries found; add a topic file"))
         if any(p.severity == "error" for p in self.problems) and not partial:
@@ -301,6 +303,7 @@ class _Loader:
             if hit is not None:
                 entries, warnings = hit
                 self.problems.extend(warnings)
+                self.clean_files.append(f"{self.parsed.name(data)} {self.rel(path)}")
                 return entries
         col, node = self.read(path, data)
         out: list[Entry] = []
@@ -317,6 +320,7 @@ class _Loader:
         self.problems.extend(col.problems)
         if data is not None and self.parsed is not None and not any(p.severity == "error" for p in col.problems):
             self.parsed.put(data, out, col.problems)
+            self.clean_files.append(f"{self.parsed.name(data)} {self.rel(path)}")
         return out
 
     def remembered_bytes(self, path: Path) -> bytes | None:
@@ -364,6 +368,21 @@ class _Loader:
             path=col.path,
             line=node.line,
         )
+
+    def cross_checked(self, entries: list[Entry], aspect_ids: set[str], file_count: int) -> None:
+        """`cross_check`, unless these very files (every one read cleanly, so remembered) passed it before."""
+        clean = len(self.clean_files) == file_count and not any(p.severity == "error" for p in self.problems)
+        key = None
+        if self.parsed is not None and clean:
+            what = [*self.clean_files, "aspects", *sorted(aspect_ids)]  # names hold the loading code
+            key = hashlib.sha256("\0".join(what).encode()).hexdigest()
+            if self.parsed.checked(key):
+                return
+        before = len(self.problems)
+        self.cross_check(entries, aspect_ids)
+        if key is not None and len(self.problems) == before:
+            assert self.parsed is not None
+            self.parsed.mark_checked(key)
 
     def cross_check(self, entries: list[Entry], aspect_ids: set[str]) -> None:
         first: dict[str, Entry] = {}
