@@ -27,6 +27,7 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:timestamp",
 }
 _MAP_TAG = "tag:yaml.org,2002:map"
+_STR_TAG = "tag:yaml.org,2002:str"
 # libyaml's parser (when PyYAML has it) composes the knowledge base about ten times faster, with the same
 # positions and the same refusals; the pure-Python one is the fallback.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -128,6 +129,8 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             self._check_tag(node, _SEQ_TAG)
             return Located([self.convert(n, depth + 1) for n in node.value], line, col, kl, kc)
+        if node.tag == _STR_TAG:  # most values: what SafeConstructor's `construct_yaml_str` returns, directly
+            return Located(node.value, line, col, kl, kc)
         if node.tag not in _PLAIN_TAGS:
             raise YamlProblem(line, col, f"tag `{node.tag}` is not allowed; remove it")
         try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -81,6 +82,7 @@ class MainDictionary:
         self._keys, self._freqs = keys, freqs
         self._key_starts, self._byte_starts = key_starts.tolist(), byte_starts.tolist()
         self._groups: dict[str, dict[str, int]] = {}
+        self._log_groups: dict[tuple[str, float], dict[str, float | None]] = {}
         self._source = source  # dict.txt's bytes, kept only when read from a stored file (see `group`)
         self._fix_lock = threading.Lock()
 
@@ -97,6 +99,16 @@ class MainDictionary:
                     self._replace(str(exc))
                     return self.group(char)
             self._groups[char] = found  # the same dict whichever thread makes it first
+        return found
+
+    def log_group(self, char: str, logtotal: float) -> dict[str, float | None]:
+        """`group(char)` as the cut reads it: `log(freq) - logtotal` per word, None for a prefix only.
+        Made once per character and total (every snapshot's tokenizer has the same total)."""
+        key = (char, logtotal)
+        found = self._log_groups.get(key)
+        if found is None:
+            found = {k: (math.log(f) - logtotal if f else None) for k, f in self.group(char).items()}
+            self._log_groups[key] = found
         return found
 
     def _decode(self, char: str, g: int) -> dict[str, int]:
