@@ -29,9 +29,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: with each word's log frequency
 _PREFIX = "jieba-dict-"
-_ARRAYS = ("meta", "chars", "keys", "freqs", "key_starts", "byte_starts")
+_ARRAYS = ("meta", "chars", "keys", "freqs", "logs", "key_starts", "byte_starts")
 
 _lock = threading.Lock()
 _directory: Path | None = None
@@ -73,16 +73,17 @@ class MainDictionary:
         chars: str,
         keys: np.ndarray,
         freqs: np.ndarray,
+        logs: np.ndarray,
         key_starts: np.ndarray,
         byte_starts: np.ndarray,
         source: bytes | None = None,
     ):
         self.total = total
         self._where = {c: g for g, c in enumerate(chars)}
-        self._keys, self._freqs = keys, freqs
+        self._keys, self._freqs, self._logs = keys, freqs, logs  # logs: math.log of each frequency, 0 for 0
         self._key_starts, self._byte_starts = key_starts.tolist(), byte_starts.tolist()
         self._groups: dict[str, dict[str, int]] = {}
-        self._log_groups: dict[tuple[str, float], dict[str, float | None]] = {}
+        self._log_groups: dict[tuple[str, float], dict[str, float]] = {}
         self._source = source  # dict.txt's bytes, kept only when read from a stored file (see `group`)
         self._fix_lock = threading.Lock()
 
@@ -101,17 +102,34 @@ class MainDictionary:
             self._groups[char] = found  # the same dict whichever thread makes it first
         return found
 
-    def log_group(self, char: str, logtotal: float) -> dict[str, float | None]:
-        """`group(char)` as the cut reads it: `log(freq) - logtotal` per word, None for a prefix only.
-        Made once per character and total (every snapshot's tokenizer has the same total)."""
+    def log_group(self, char: str, logtotal: float) -> dict[str, float]:
+        """`group(char)` as the cut reads it: `math.log(freq) - logtotal` per word (the same floating-point
+        value: one IEEE subtraction of the stored `math.log`), 0.0 for a prefix only (a word's is never 0:
+        no word has the whole total). Made once per character and total (every snapshot's tokenizer has the
+        same), with array operations: a first question meets many characters not made yet."""
         key = (char, logtotal)
         found = self._log_groups.get(key)
         if found is None:
-            found = {k: (math.log(f) - logtotal if f else None) for k, f in self.group(char).items()}
+            g = self._where.get(char)
+            if g is None:
+                found = {}
+            else:
+                try:
+                    keys = self._keys_of(char, g)
+                except BadDictionary as exc:
+                    self._replace(str(exc))
+                    return self.log_group(char, logtotal)
+                i, j = self._key_starts[g], self._key_starts[g + 1]
+                values = np.where(self._freqs[i:j] > 0, self._logs[i:j] - logtotal, 0.0).tolist()
+                found = dict(zip(keys, values, strict=True))
             self._log_groups[key] = found
         return found
 
     def _decode(self, char: str, g: int) -> dict[str, int]:
+        i, j = self._key_starts[g], self._key_starts[g + 1]
+        return dict(zip(self._keys_of(char, g), self._freqs[i:j].tolist(), strict=True))
+
+    def _keys_of(self, char: str, g: int) -> list[str]:
         a, b = self._byte_starts[g], self._byte_starts[g + 1]
         try:
             text = self._keys[a:b].tobytes().decode("utf-8")
@@ -121,7 +139,7 @@ class MainDictionary:
         i, j = self._key_starts[g], self._key_starts[g + 1]
         if keys.pop() != "" or len(keys) != j - i or not all(k[:1] == char for k in keys):
             raise BadDictionary(f"group {char!r} does not match its counts")
-        return dict(zip(keys, self._freqs[i:j].tolist(), strict=True))
+        return keys
 
     def _replace(self, why: str) -> None:
         """A group that did not check: every group from dict.txt itself, and the file made again."""
@@ -185,8 +203,9 @@ def _parse(source: bytes) -> MainDictionary:
         byte_starts.append(byte_starts[-1] + len(blob))
     keys = np.frombuffer(b"".join(blobs), dtype=np.uint8)
     freqs = np.array([f for _k, f in ordered], dtype=np.int64)
+    logs = np.array([math.log(f) if f else 0.0 for _k, f in ordered], dtype=np.float64)  # math's, not numpy's
     return MainDictionary(
-        total, chars, keys, freqs, np.array(key_starts, dtype=np.int64), np.array(byte_starts, dtype=np.int64)
+        total, chars, keys, freqs, logs, np.array(key_starts, dtype=np.int64), np.array(byte_starts, dtype=np.int64)
     )
 
 
@@ -200,6 +219,7 @@ def _save(directory: Path, d: MainDictionary, digest: str) -> None:
         "chars": np.frombuffer(chars.encode("utf-8"), dtype=np.uint8),
         "keys": d._keys,
         "freqs": d._freqs,
+        "logs": d._logs,
         "key_starts": np.array(d._key_starts, dtype=np.int64),
         "byte_starts": np.array(d._byte_starts, dtype=np.int64),
     }
@@ -239,12 +259,14 @@ def _read(path: Path, digest: str, source: bytes) -> MainDictionary:
     if not all(isinstance(x, int) and x > 0 for x in (total, groups, count)):
         raise BadDictionary("bad counts")
     assert isinstance(total, int) and isinstance(count, int)
-    keys, freqs, key_starts, byte_starts = a["keys"], a["freqs"], a["key_starts"], a["byte_starts"]
+    keys, freqs, logs = a["keys"], a["freqs"], a["logs"]
+    key_starts, byte_starts = a["key_starts"], a["byte_starts"]
     if len(chars) != groups or len(set(chars)) != groups:
         raise BadDictionary("bad characters")
     for arr, dtype, size in (
         (keys, np.uint8, len(keys)),
         (freqs, np.int64, count),
+        (logs, np.float64, count),
         (key_starts, np.int64, groups + 1),
         (byte_starts, np.int64, groups + 1),
     ):
@@ -255,7 +277,10 @@ def _read(path: Path, digest: str, source: bytes) -> MainDictionary:
             raise BadDictionary("bad offsets")
     if (freqs < 0).any() or int(freqs.sum()) > total:
         raise BadDictionary("bad frequencies")
-    return MainDictionary(total, chars, keys, freqs, key_starts, byte_starts, source)
+    words = freqs > 0
+    if (logs[~words] != 0).any() or not np.allclose(logs[words], np.log(freqs[words]), rtol=1e-12, atol=0):
+        raise BadDictionary("log frequencies do not match")
+    return MainDictionary(total, chars, keys, freqs, logs, key_starts, byte_starts, source)
 
 
 def _bytes(a: np.ndarray) -> bytes:

@@ -55,18 +55,19 @@ class Tokenizer:
         total = self._main.total
         if jieba_total:
             total += NAME_FREQ * len(self.names)
-        # jieba's dictionary as the cut uses it: each word's log probability (`log(freq) - log(total)`), None
-        # for a prefix of longer words only. The main dictionary's keys join it a first character at a time
-        # (`_learn`), as the texts cut need them; the names are here from the start, and stay names.
+        # jieba's dictionary as the cut uses it: each word's log probability (`log(freq) - log(total)`), 0.0
+        # for a prefix of longer words only (no word's is 0: none has the whole total). The main dictionary's
+        # keys join it a first character at a time (`_learn`), as the texts cut need them; the names are here
+        # from the start, and stay names.
         self._logtotal = log(total)
         name_logp = log(NAME_FREQ) - self._logtotal
-        logp: dict[str, float | None] = {}
-        self._names_by_char: dict[str, dict[str, float | None]] = {}
+        logp: dict[str, float] = {}
+        self._names_by_char: dict[str, dict[str, float]] = {}
         for name in self.names:
             logp[name] = name_logp
             self._names_by_char.setdefault(name[0], {})[name] = name_logp
             for end in range(1, len(name)):
-                logp.setdefault(name[:end], None)  # jieba looks up prefixes on its way to a longer word
+                logp.setdefault(name[:end], 0.0)  # jieba looks up prefixes on its way to a longer word
         self._chars: set[str] = set()  # first characters whose main keys `logp` holds
         self._jieba = _fast_jieba()()
         self._jieba.LOGP, self._jieba.logtotal, self._jieba.total = logp, self._logtotal, total
@@ -144,7 +145,7 @@ def _fast_jieba() -> type:
     missing = object()
 
     class FastJieba(jieba.Tokenizer):  # type: ignore[misc]
-        LOGP: dict[str, float | None]
+        LOGP: dict[str, float]
         logtotal: float
 
         def _Tokenizer__cut_DAG_NO_HMM(self, sentence: str) -> Iterator[str]:
@@ -158,7 +159,7 @@ def _fast_jieba() -> type:
                 i = k
                 lp = get(sentence[k], missing)
                 while lp is not missing:
-                    if lp is not None:
+                    if lp:  # a word, not only a prefix
                         s = lp + score[i + 1]
                         if best is None or s >= best:
                             best, end[k] = s, i

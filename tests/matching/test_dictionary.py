@@ -4,6 +4,7 @@ parsed again and replaced, never trusted."""
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import pytest
@@ -44,6 +45,9 @@ def test_the_kept_dictionary_is_read_back_not_parsed_again(parsed, tmp_path, mon
     assert groups(read) == groups(parsed) and read.total == parsed.total
     assert read.group("潞")["潞河"] > 0 and read.group("潞")["潞"] > 0  # words, and prefixes kept too
     assert "中华人民共和" in read.group("中") and read.group("中")["中华人民共和"] == 0
+    logs = read.log_group("潞", 17.5)
+    assert logs["潞河"] == math.log(read.group("潞")["潞河"]) - 17.5  # exactly: one subtraction of math.log
+    assert logs.keys() == read.group("潞").keys()
 
 
 def rewrite(path, **changes):
@@ -72,7 +76,14 @@ def damaged_counts(path):
     rewrite(path, key_starts=starts)
 
 
-@pytest.mark.parametrize("damage", [damaged_flip, damaged_truncate, damaged_counts])
+def damaged_logs(path):
+    with np.load(path, allow_pickle=False) as data:
+        logs = data["logs"].copy()
+    logs[len(logs) // 2] += 0.5  # one word's frequency, as the cut reads it, not its own
+    rewrite(path, logs=logs)
+
+
+@pytest.mark.parametrize("damage", [damaged_flip, damaged_truncate, damaged_counts, damaged_logs])
 def test_a_damaged_file_is_parsed_again_and_replaced(parsed, tmp_path, monkeypatch, caplog, damage):
     dictionary.load(tmp_path)
     damage(stored_file(tmp_path))
