@@ -55,3 +55,22 @@ def test_long_messages_are_truncated_not_rejected(matcher):
 def test_normalisation_is_idempotent(matcher, text):
     once = matcher.normalise(text).text
     assert matcher.normalise(once).text == once
+
+
+def test_control_format_and_separator_characters_become_spaces_whatever_the_plane():
+    """`clean_characters` reads a table for the Basic Multilingual Plane: the same rule, every character."""
+    import unicodedata
+
+    from bot.matching.normalise import clean_characters, valid_text
+
+    def by_rule(text):
+        text = unicodedata.normalize("NFKC", valid_text(text[:300])).lower()
+        return "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(alphabet=st.characters(codec=None), max_size=40))
+    def same(text):
+        assert clean_characters(text, 300) == by_rule(text)
+
+    same()
+    assert clean_characters("公租房\u200b申请\u3000条件\x07", 300) == "公租房 申请 条件 "
