@@ -38,7 +38,7 @@ INDEX_FORMAT = 3  # 2: with the entries' facts (facts.py); 3: with the postings'
 COMMON_WORD_SHARE = 5  # a word in more than one entry in this many is no name
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
 # Modules whose code decides what is built: a change to any of them makes stored indexes stale.
-_BUILDING_MODULES = ("build", "index", "tokens", "normalise", "numbers", "stored")
+_BUILDING_MODULES = ("build", "index", "tokens", "dictionary", "normalise", "numbers", "stored")
 _LIBRARIES = ("jieba", "pypinyin", "opencc")
 
 
