@@ -231,6 +231,9 @@ def _save(directory: Path, d: MainDictionary, digest: str) -> None:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
         tmp = None
+        for old in directory.glob(f"{_PREFIX}*.npz"):  # another format's or another jieba's: not read again
+            if old != path:
+                old.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("cannot keep jieba's dictionary in %s (%s)", directory, exc)
     finally:

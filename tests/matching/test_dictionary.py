@@ -38,8 +38,10 @@ def no_parsing(monkeypatch):
 
 
 def test_the_kept_dictionary_is_read_back_not_parsed_again(parsed, tmp_path, monkeypatch):
+    (tmp_path / "jieba-dict-v0-0123456789abcdef.npz").write_bytes(b"an older format's file")
     made = dictionary.load(tmp_path)
     assert groups(made) == groups(parsed) and made.total == parsed.total
+    assert stored_file(tmp_path).name != "jieba-dict-v0-0123456789abcdef.npz"  # the only one left
     no_parsing(monkeypatch)
     read = dictionary.load(tmp_path)
     assert groups(read) == groups(parsed) and read.total == parsed.total
