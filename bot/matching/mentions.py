@@ -124,11 +124,26 @@ class MentionCheck:
             return None
         if any(w in _NEGATIONS for w in said[:said.index(groups[0]) + 1]):
             return subject
-        words = self._entry(entry_id)[1]
+        text, words, sound = self._entry(entry_id)
         for w in filter(self._is_word, groups):  # 人 alone (外地的人) names no group to look for
+            if w in text or pinyin(w) in sound:
+                continue
+            if any(v in w for v in words if len(v) < len(w) and v.endswith(self._groups)):
+                return w  # 外资企业 of an entry about 企业: a narrower group, which the entry does not single out
             if not self._mentioned(w, entry_id) and not (words and close(w, words) >= 1.0):
                 return w
         return None
+
+    def counts_of(self, text: str, counted: str, entry_id: str,
+                  close: Callable[[str, tuple[str, ...]], float]) -> str | None:
+        """The thing a count asks for (几个出入口: 出入口), when the entry never speaks of it, in its words or in
+        other words by the model: then its numbers count something else (the visitors). None otherwise."""
+        word = next((w for w in self._words(text) if len(w) >= _MIN_CHARS and (
+            w.startswith(counted) or counted.startswith(w))), None)
+        if word is None or not self._names_a_fact(word) or self._mentioned(word, entry_id):
+            return None
+        words = self._entry(entry_id)[1]
+        return None if words and close(word, words) >= 1.0 else word
 
     def _subject(self, core: str) -> str:
         """The words before the first 能/可以/有: who or what the yes/no question asks about; empty without one."""
