@@ -157,3 +157,13 @@ def test_whether_a_group_the_entry_does_not_cover_may_is_not_answered(matcher, m
 def test_a_group_the_entry_speaks_of_is_still_answered(matcher, message, entry_id):
     d = matcher.match(message)
     assert d.status == "answer", d
+
+
+def test_a_narrower_group_than_the_entrys_is_not_taken_as_covered(matcher):
+    d = matcher.match("合资企业也能用住所证明的新办法吗")  # the entry speaks of 企业, not of 合资企业 in particular
+    assert (d.status, d.missing_aspect, d.missing_detail) == ("partial", "eligibility", "合资企业")
+
+
+def test_a_count_of_a_thing_the_entry_never_speaks_of_is_not_answered_with_its_number(matcher):
+    d = matcher.match("绿心公园一共有几个售票窗口")  # the park's entries count visitors and lost people
+    assert (d.status, d.missing_aspect) == ("partial", "count")
