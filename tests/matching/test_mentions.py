@@ -165,5 +165,5 @@ def test_a_narrower_group_than_the_entrys_is_not_taken_as_covered(matcher):
 
 
 def test_a_count_of_a_thing_the_entry_never_speaks_of_is_not_answered_with_its_number(matcher):
-    d = matcher.match("绿心公园一共有几个售票窗口")  # the park's entries count visitors and lost people
+XX
     assert (d.status, d.missing_aspect) == ("partial", "count")
