@@ -95,6 +95,8 @@ LANGUAGE_SPEC: Spec = {
     "fact_predicates": ("str_list", False, 6),
     "person_roles": ("str_list", False, 4),
     "eligible_groups": ("str_list", False, 4),
+    "time_starts": ("str_list", False, 6),
+    "time_ends": ("str_list", False, 6),
 }
 SCOPE_SPEC: Spec = {
     "label": ("str", True, 40),

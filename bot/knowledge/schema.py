@@ -136,6 +136,8 @@ class Language:
     # in a yes/no or status question: words that name no fact of their own (现在, 真的); see matching/mentions.py
     fact_light_words: tuple[str, ...] = ()
     fact_predicates: tuple[str, ...] = ()  # 能, 可以, 有: a yes/no question's subject comes before them
+    time_starts: tuple[str, ...] = ()  # 开始, 开门: a time asked or stated with them is when something starts
+    time_ends: tuple[str, ...] = ()  # 结束, 最晚: ... when it ends (see matching/answered.py `phase`)
     eligible_groups: tuple[str, ...] = ()  # 户, 企业: a yes/no question's subject ending so asks who is covered
     person_roles: tuple[str, ...] = ()  # 长, 师, 主任: a role ending so is a person (校长); see matching/mentions.py
 

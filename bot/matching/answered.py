@@ -35,6 +35,8 @@ _YEAR = re.compile(r"(?:19|20)\d\d年")
 # 截至2021年12月28日: when the facts were gathered, not when something happened (中仓社区家园中心什么时候建的)
 _AS_OF = re.compile(r"(?:截至|截止)(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?")
 _CLAUSE = re.compile(r"[^。；;！!？?]+[。；;！!？?]?")
+START, END = "start", "end"  # a time's phase
+_PHASE_SPAN = 3  # characters around a time that say whether it starts or ends something
 _COUNTED_MIN = 2  # 几个人: one character (人) says too little of what is counted
 _LIST_ITEMS = 2  # 体育、艺术: two items make a list
 _COMMON_PLACE_SHARE = 5  # a place named in more than one entry in this many is the knowledge base's scope
@@ -54,6 +56,7 @@ class Answered:
     counted: frozenset[str] = frozenset()  # what a 六大银行-style count counts (银行)
     list_items: int = 0  # the most items any one list of its answer names (体育、艺术和科技: 3)
     stated: str = ""  # the answer as read: simplified, numbers comparable, without its "not stated" clauses
+    time_phases: frozenset[str] = frozenset()  # of its times: START, END, or "" (cannot tell)
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -83,6 +86,10 @@ class Answered:
             return False
         n = re.escape(noun)
         return not re.search(rf"{_NUMBER}[^。；，,\d]{{0,6}}?{n}|{n}[^。；，,]{{0,3}}?{_NUMBER}", self.stated)
+
+    def times(self, phase: str) -> bool:
+        """几点开始 is not answered by an answer whose every time is an end (最晚到19:20), nor 几点结束 by starts."""
+        return not phase or not self.time_phases or phase in self.time_phases or "" in self.time_phases
 
     def lists(self, asked: Asked) -> bool:
         """哪六家 is answered by a list of six or more, not by 敢贷、愿贷; a declared list is taken at its word."""
@@ -129,6 +136,8 @@ class AnsweredTypes:
         self._suffixes = suffixes
         self._kinds = {a.id for a in aspects}
         self._not_stated = tuple(kb.language.not_stated)
+        self._time_starts = tuple(kb.language.time_starts)
+        self._time_ends = tuple(kb.language.time_ends)
         self._common_places = self._places_in_many(kb, place_counts)
         self._derived: dict[str, Answered] = {}
 
@@ -148,6 +157,7 @@ class AnsweredTypes:
         text = _AS_OF.sub("", self._stated_text(e.answer))
         found: dict[str, str] = {}
         units: set[str] = set()
+        phases: set[str] = set()
         if self._number_unit is not None:
             for m in self._number_unit.finditer(text):
                 number, unit = m.group(1), m.group(2)
@@ -161,6 +171,9 @@ class AnsweredTypes:
                         continue  # 2021年 is a date (below), 两年 a duration
                     if kind == "hours" and number.isdigit() and int(number) > 24:
                         continue
+                    if kind == "hours":
+                        phases.add(self.phase(text[max(0, m.start() - _PHASE_SPAN):m.start()],
+                                              text[m.end():m.end() + _PHASE_SPAN]))
                     found.setdefault(kind, m.group(0))
         for m in _YEAR.finditer(text):
             found.setdefault("date", m.group(0))
@@ -200,7 +213,20 @@ class AnsweredTypes:
         declared = frozenset(e.aspects)
         same = {w for u in units for w in self._unit_groups.get(u, {u})}  # 2346次 also answers 几回
         return Answered(e.id, frozenset(found), declared, found, frozenset(found) | frozenset(mentioned),
-                        frozenset(same), frozenset(counted), list_items, text)
+                        frozenset(same), frozenset(counted), list_items, text, frozenset(phases))
+
+    def phase(self, before: str, after: str) -> str:
+        """Whether a time is when something starts (从8点开始, 8点起) or ends (最晚到19点20, 17点半下班), by the
+        words around it (language.yaml `time_starts`, `time_ends`); "" when they do not say."""
+        ends = any(before.endswith(w) or after.startswith(w) for w in self._time_ends)
+        starts = any(before.endswith(w) or after.startswith(w) for w in self._time_starts)
+        return END if ends and not starts else START if starts and not ends else ""
+
+    def asked_phase(self, question: str) -> str:
+        """The same of a question's time (几点开始, 最晚几点, 几点关门): any word of either list in it."""
+        ends = any(w in question for w in self._time_ends if len(w) > 1)
+        starts = any(w in question for w in self._time_starts if len(w) > 1)
+        return END if ends and not starts else START if starts and not ends else ""
 
     def _inside_word(self, text: str, at: int, unit: str) -> bool:
         """Is the measure word the start of a longer word (回 of 回迁) that no kind lists as a unit?"""

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 YESNO = "yesno"
 COUNT = "count"
+DATE = "date"
+HOURS = "hours"
 CONTENTS = "contents"
 _COUNTED = re.compile(r"(\d+|[二两三四五六七八九十百千万]+)(?:多|余)?([\u4e00-\u9fff])")  # 453项, 两千多场
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff])[不没]\1")  # 能不能, 是不是, 有没有, 好不好: a yes/no form
@@ -107,8 +109,12 @@ class AskedClassifier:
             old = found.get(a.kind)
             if old is None or (old.weak and not a.weak):
                 found[a.kind] = a
-            elif a.listed > old.listed:  # 清单…是哪几项: the list's length is asked too
-                found[a.kind] = replace(old, listed=a.listed)
+            elif a.listed > old.listed or (a.unit and a.unit != old.unit and (not old.unit or a.kind == DATE)):
+                # 清单…是哪几项: the list's length is asked too; 几月 (a cue word) in 月: a month is asked, and
+                # 几月几号 a day (the later, finer one)
+                found[a.kind] = replace(old, listed=max(a.listed, old.listed),
+                                        unit=a.unit if a.kind == DATE else old.unit or a.unit,
+                                        counted=old.counted or a.counted)
 
         for kind, words, _not_words in self._words:
             hit = next((w for w in words if w in text), None)
@@ -176,6 +182,8 @@ class AskedClassifier:
                 # 几栋 asks for a count in 栋 (or what aspects.yaml counts the same, 栋=幢): 5项 does not answer it.
                 if rule.slot == "units" and kind == COUNT:
                     return Asked(kind, head + w, unit=w, counted=rest[len(w):len(w) + 2])
+                if rule.slot == "units" and kind == DATE:  # 几月, 几号: a year alone does not answer it
+                    return Asked(kind, head + w, unit=w)
                 return Asked(kind, head + w)
         # A typo keeps its sound (几店开门 → 几点), unless the word reads well as it is: a part of speech the
         # interrogative takes (多少事 is a count of things) or a longer word (多少事项).

@@ -13,7 +13,7 @@ import numpy as np
 
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.answered import AnsweredTypes
-from bot.matching.asked import COUNT, Asked, AskedClassifier
+from bot.matching.asked import COUNT, HOURS, Asked, AskedClassifier
 from bot.matching.build import build_index
 from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
@@ -468,7 +468,8 @@ class Matcher:
             return decision
         answered = self.answered[decision.entry_id]
         missing = [a for a in asked if not a.answered_by(answered.kinds) or not answered.has_unit(a)
-                   or not answered.lists(a)]
+                   or not answered.lists(a)
+                   or (a.kind == HOURS and not answered.times(self.answered.asked_phase(text)))]
         if missing:
             return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
         kinds = {a.kind for a in asked}

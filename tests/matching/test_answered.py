@@ -8,6 +8,7 @@ import pytest
 
 from bot.knowledge.loader import load_knowledge
 from bot.matching.answered import AnsweredTypes, declaration_warnings
+from bot.matching.matcher import Matcher
 from tests.auxil.kb import entry, make_kb
 
 # What each answer plainly states (read off the answers by a person, not off the code's output). The
@@ -224,3 +225,26 @@ def test_a_count_of_what_is_asked_is_answered(matcher, message, entry_id):
 def test_an_age_is_answered_only_by_an_age(matcher):
     d = matcher.match("多大年纪的孩子能参加延时托管")  # the entry says which pupils, not how old
     assert (d.status, d.missing_aspect) == ("partial", "age")
+
+
+def test_a_month_or_a_day_asked_is_not_answered_by_a_year(matcher):
+    d = matcher.match("杨庄的老电缆是哪年几月换的")  # the entry says which year's cables, not when they were changed
+    assert d.status in ("partial", "fallback")
+    (asked,) = [a for a in matcher.asked.asked(matcher.normalise("绿心公园是几月几号开园的").phrased)]
+    assert (asked.kind, asked.unit) == ("date", "号")  # 2020年9月 does not say the day
+
+
+@pytest.mark.parametrize(("before", "after", "phase"), [
+    ("最晚到", "。", "end"), ("从", "开始", "start"), ("下午", "起", "start"), ("家长", "下班", "end"), ("约", "，", ""),
+])
+def test_a_stated_times_phase_is_read_from_the_words_around_it(matcher, before, after, phase):
+    assert matcher.answered.phase(before, after) == phase
+
+
+def test_when_something_starts_is_not_answered_by_when_it_ends(tmp_path):
+    kb = load_knowledge(make_kb(tmp_path, {"pool.yaml": entry("pool", "游泳馆几点关门", "游泳馆每天最晚到21点关门。")}),
+                        tmp_path / "i")
+    matcher = Matcher(kb)
+    assert matcher.match("游泳馆几点关门").status == "answer"
+    assert (matcher.match("游泳馆早上几点开门").status, matcher.match("游泳馆早上几点开门").missing_aspect) == (
+        "partial", "hours")
