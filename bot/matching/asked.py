@@ -27,7 +27,7 @@ from pathlib import Path
 from bot.knowledge.schema import Aspect, Interrogative
 from bot.matching.normalise import Normaliser
 from bot.matching.numbers import chinese_to_int
-from bot.matching.tokens import char_pinyin, is_cjk
+from bot.matching.tokens import char_pinyin, is_cjk, longest_first
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class AskedClassifier:
             return normaliser.apply_synonyms(normaliser.basic(w))
 
         def norms(words: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(sorted({n for n in map(norm, words) if n}, key=len, reverse=True))
+            return tuple(sorted({n for n in map(norm, words) if n}, key=longest_first))
 
         self.kinds = {a.id: a for a in aspects}
         self._words = [(a.id, norms(tuple(w for w in a.words if not w.startswith("*"))), norms(a.not_words))

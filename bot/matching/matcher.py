@@ -38,6 +38,7 @@ from bot.matching.rank import (
     similarities,
 )
 from bot.matching.scope import ScopeChecker
+from bot.matching.tokens import longest_first
 from bot.matching.topics import TopicFinder
 from bot.semantic.checkpoint import CheckpointError
 
@@ -113,7 +114,7 @@ class Matcher:
         self.embedder = embedder
         if embedder is not None:
             self._prepare_meaning(embedder, background)
-        self._phrase_order = sorted(self.intent_phrases, key=len, reverse=True)
+        self._phrase_order = sorted(self.intent_phrases, key=longest_first)
         self._light = frozenset(kb.language.light_chars)
         self._memo = DecisionMemo()  # this snapshot's own: a reload starts with none
         # `match` reads a message's asked kinds twice when it has not seen it: the decision, then `_context_free`.
@@ -269,7 +270,7 @@ class Matcher:
     def _detail(self, text: str, names: frozenset[str] | None = None) -> str:
         """The text without the knowledge base's names: the detail asked about a subject."""
         rest = text
-        for term in sorted(names_in(text, self.lexicon) if names is None else names, key=len, reverse=True):
+        for term in sorted(names_in(text, self.lexicon) if names is None else names, key=longest_first):
             rest = rest.replace(term, "")
         return rest
 
@@ -387,7 +388,7 @@ class Matcher:
 
     def _follow_up(self, n: Normalised, core: str, previous: Entry) -> Decision:
         """Read an elliptical message (那廊坊呢？) against the previous entry's topic."""
-        for prefix in sorted(self.kb.language.follow_up_prefixes, key=len, reverse=True):
+        for prefix in sorted(self.kb.language.follow_up_prefixes, key=longest_first):
             if core.startswith(prefix) and len(core) > len(prefix):
                 core = core[len(prefix):]
                 break
@@ -432,7 +433,7 @@ class Matcher:
         if place is None:
             return None
         rest = core
-        for prefix in sorted(self.kb.language.follow_up_prefixes, key=len, reverse=True):
+        for prefix in sorted(self.kb.language.follow_up_prefixes, key=longest_first):
             rest = rest.removeprefix(prefix)
         for name in self.scope.names(rest):
             rest = rest.replace(name, "")

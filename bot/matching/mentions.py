@@ -34,7 +34,7 @@ import numpy as np
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.asked import YESNO, pos_of
 from bot.matching.normalise import Normaliser
-from bot.matching.tokens import is_cjk, pinyin
+from bot.matching.tokens import is_cjk, longest_first, pinyin
 
 STATUS = "status"
 FACT_KINDS = frozenset({YESNO, STATUS})  # the kinds whose answer is decided by the thing named
@@ -85,7 +85,7 @@ class MentionCheck:
         self._words = words
         self._light = frozenset(normaliser.basic(w) for w in kb.language.fact_light_words)
         self._predicates = tuple(sorted({normaliser.basic(w) for w in kb.language.fact_predicates if w},
-                                        key=len, reverse=True))
+                                        key=longest_first))
         self._light_chars = frozenset(kb.language.light_chars)
         self._person_roles = tuple(kb.language.person_roles)
         self._groups = tuple(kb.language.eligible_groups)

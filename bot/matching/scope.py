@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.places import GRAMMAR_TAGS, NAME_TAGS, Gazetteer, Tags, gazetteer, jieba_tags
 from bot.matching.sounds import Sounds
-from bot.matching.tokens import plain_tokenizer
+from bot.matching.tokens import longest_first, plain_tokenizer
 
 OTHER_GAP = 3  # characters allowed between 其他/别的 and its kind word (其他的学校, 别的几个区)
 # jieba tags many ordinary two-character words as places (东西, 城市, 上门, 延时): a name found by its tag
@@ -57,11 +57,11 @@ class ScopeChecker:
         self.enabled = bool(s.home)
         self.label = s.label
         norm = lambda w: normalise(w) or w  # noqa: E731
-        self.home = tuple(sorted({norm(h) for h in s.home} | set(s.home), key=len, reverse=True))
-        self.kinds = tuple(sorted({norm(k) for k in s.kinds}, key=len, reverse=True))
+        self.home = tuple(sorted({norm(h) for h in s.home} | set(s.home), key=longest_first))
+        self.kinds = tuple(sorted({norm(k) for k in s.kinds}, key=longest_first))
         self.institutions = frozenset(norm(k) for k in s.institutions)
-        self.others = tuple(sorted({norm(w) for w in s.others}, key=len, reverse=True))
-        self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=len, reverse=True))
+        self.others = tuple(sorted({norm(w) for w in s.others}, key=longest_first))
+        self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=longest_first))
         self._province = s.province
         self._lexicon = lexicon
         self._norm = norm
@@ -146,7 +146,7 @@ class ScopeChecker:
         home_towns = self._tables()[0].home_towns
         if place not in home_towns:
             return None
-        own = sorted(self._entry_towns(entry), key=len, reverse=True)
+        own = sorted(self._entry_towns(entry), key=longest_first)
         return home_towns[own[0]].name if own else None
 
     def _entry_towns(self, entry: Entry) -> frozenset[str]:

@@ -234,3 +234,10 @@ def bigrams(text: str) -> list[str]:
         else:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
     return out
+
+
+def longest_first(word: str) -> tuple[int, str]:
+    """A sort key: longer words first (号线 before 号), then in a fixed order. Sorting a set by length alone
+    leaves words of one length in the set's order, which changes with Python's hash seed from process to
+    process, and with it which cue a message is read by."""
+    return -len(word), word

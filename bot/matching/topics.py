@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from bot.knowledge.schema import Entry, KnowledgeBase
-from bot.matching.tokens import plain_tokenizer
+from bot.matching.tokens import longest_first, plain_tokenizer
 
 KEYWORD_SHARE = 0.6  # a word in this share of a topic's entries (and no other topic's) names the topic
 KEYWORD_MIN_CHARS = 3  # shorter shared words are details (医生, 学生, 年底), not the topic's subject
@@ -44,7 +44,7 @@ class TopicFinder:
         if questions is None:
             questions = frozenset(normalise(q) for e in kb.entries for q in e.questions)
         self.questions = questions
-        self.broad = tuple(sorted({normalise(w) or w for w in kb.language.broad_questions}, key=len, reverse=True))
+        self.broad = tuple(sorted({normalise(w) or w for w in kb.language.broad_questions}, key=longest_first))
         name_words: dict[str, set[str]] = {}
         for topic in kb.topics:
             name = normalise(topic) or topic

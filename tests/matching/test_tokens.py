@@ -95,3 +95,10 @@ def test_the_one_pass_cut_gives_jiebas_own_words(bundled_kb):
         same(text)
 
     random_texts()
+
+
+def test_words_sort_longest_first_then_in_a_fixed_order():
+    from bot.matching.tokens import longest_first
+
+    words = {"哪里", "在哪", "号线", "号", "什么地方"}
+    assert sorted(words, key=longest_first) == ["什么地方", "号线", "哪里", "在哪", "号"]
