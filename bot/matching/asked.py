@@ -260,20 +260,36 @@ _pos_lock = threading.Lock()
 
 @cache
 def _pos_table() -> dict[str, str]:
+    """Parsed from jieba's dict.txt once per machine, then read from the table kept in CACHE_DIR beside the
+    stored dictionary (kept_tables.py: JSON, read without running code)."""
     import jieba
 
-    table: dict[str, str] = {}
+    from bot.matching import kept_tables
+
     try:
-        path = Path(jieba.__file__).with_name("dict.txt")
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 3 and len(parts[0]) <= _POS_WORD_MAX:
-                    table[parts[0]] = parts[2]
+        raw = Path(jieba.__file__).with_name("dict.txt").read_bytes()
     except OSError as exc:  # a broken install: cue words and listed words still work
         log.warning("jieba's dictionary has no part-of-speech tags to read (%s); asked types by word lists only",
                     exc)
-    return table
+        return {}
+
+    def make() -> dict[str, list[str]]:
+        table: dict[str, str] = {}
+        for line in raw.decode("utf-8").split("\n"):
+            parts = line.split()
+            if len(parts) == 3 and len(parts[0]) <= _POS_WORD_MAX:
+                table[parts[0]] = parts[2]
+        return {"words": list(table), "tags": list(table.values())}
+
+    # Keyed by the rule that picks the words too (a code change must not read an old table).
+    return kept_tables.kept("jieba-pos", raw + f"\n{_POS_WORD_MAX}".encode(), make, _pos_columns)
+
+
+def _pos_columns(columns: dict[str, list[str]]) -> dict[str, str]:
+    words, tags = columns.get("words"), columns.get("tags")
+    if words is None or tags is None or len(words) != len(tags):
+        raise ValueError("not words and their tags")
+    return dict(zip(words, tags, strict=True))
 
 
 def pos_of(word: str) -> str | None:

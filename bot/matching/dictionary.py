@@ -49,6 +49,12 @@ def keep_in(directory: Path | None) -> None:
         _directory = directory
 
 
+def kept_in() -> Path | None:
+    """The directory `keep_in` set (None: nothing is kept); tables derived from the dictionary go there too."""
+    with _lock:
+        return _directory
+
+
 def main_dictionary() -> MainDictionary:
     """The dictionary, read once per process."""
     global _loaded

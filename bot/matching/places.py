@@ -23,15 +23,13 @@ resident the answer.
 
 from __future__ import annotations
 
-import hashlib
-import marshal
-import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from bot.matching import kept_tables
 
 DATA = Path(__file__).with_name("data") / "places.tsv"
 EXTRA = Path(__file__).with_name("data") / "places-extra.tsv"  # new areas (雄安新区): no division, often named
@@ -89,15 +87,23 @@ class Tags:
                 ordinary.add(word)
         return cls(names, chars, frozenset(grammar - names.keys()), frozenset(ordinary - names.keys()))
 
-    def dump(self) -> bytes:
-        return marshal.dumps((self.names, self.chars, self.grammar, self.ordinary))
+    def columns(self) -> dict[str, list[str]]:
+        return {"names": list(self.names), "name_tags": list(self.names.values()), "chars": list(self.chars),
+                "char_tags": list(self.chars.values()), "grammar": sorted(self.grammar),
+                "ordinary": sorted(self.ordinary)}
 
     @classmethod
-    def load(cls, data: bytes) -> Tags:
-        names, chars, grammar, ordinary = marshal.loads(data)
-        if not isinstance(grammar, frozenset) or not isinstance(ordinary, frozenset):
-            raise ValueError("not a tags cache")
-        return cls(names, chars, grammar, ordinary)
+    def from_columns(cls, c: dict[str, list[str]]) -> Tags:
+        """Raises ValueError for columns that are not a table of tags (a kept file of another shape)."""
+        try:
+            names, name_tags, chars, char_tags = c["names"], c["name_tags"], c["chars"], c["char_tags"]
+            grammar, ordinary = c["grammar"], c["ordinary"]
+        except KeyError as exc:
+            raise ValueError(f"no column {exc}") from None
+        if len(names) != len(name_tags) or len(chars) != len(char_tags):
+            raise ValueError("columns of different lengths")
+        return cls(dict(zip(names, name_tags, strict=True)), dict(zip(chars, char_tags, strict=True)),
+                   frozenset(grammar), frozenset(ordinary))
 
     def tag(self, word: str) -> str | None:
         return self.chars.get(word) if len(word) == 1 else self.names.get(word)
@@ -105,9 +111,9 @@ class Tags:
 
 @cache
 def jieba_tags() -> Tags:
-    """Read from jieba's own dictionary file once per machine (about half a second), then from a cache
-    beside jieba's own (its temp directory), like jieba's model: a start needs 0.05 s. A cache that cannot
-    be read or written is rebuilt or skipped, never an error."""
+    """Read from jieba's own dictionary file once per machine (about half a second), then from the table
+    kept in CACHE_DIR beside the stored dictionary (kept_tables.py: JSON, read without running code). A
+    kept table that cannot be read or written is rebuilt or skipped, never an error."""
     import jieba
 
     with jieba.get_dict_file() as f:
@@ -115,21 +121,13 @@ def jieba_tags() -> Tags:
     # Keyed by the gazetteer too (which two-character place names are ordinary words depends on it), and by
     # the tag sets that sort the words (a code change must not read an old table).
     rules = repr((sorted(NAME_TAGS), sorted(GRAMMAR_TAGS), GRAMMAR_MAX_CHARS)).encode()
-    key = hashlib.sha1(raw + DATA.read_bytes() + EXTRA.read_bytes() + rules).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"resident-bot-jieba-tags-{key}.marshal"
-    try:
-        return Tags.load(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
-    tags = Tags.parse(raw.decode("utf-8"), frozenset(f for p in load_places() for f in Gazetteer.forms_of(p)
-                                                     if len(f) == 2))
-    try:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(tags.dump())
-        os.replace(tmp, path)
-    except OSError:
-        pass
-    return tags
+    source = raw + DATA.read_bytes() + EXTRA.read_bytes() + rules
+
+    def make() -> dict[str, list[str]]:
+        forms = frozenset(f for p in load_places() for f in Gazetteer.forms_of(p) if len(f) == 2)
+        return Tags.parse(raw.decode("utf-8"), forms).columns()
+
+    return kept_tables.kept("jieba-tags", source, make, Tags.from_columns)
 
 
 class Gazetteer:

@@ -117,18 +117,6 @@ def test_no_labelled_answerable_question_is_held_to_be_elsewhere(matcher, scope,
     assert [w for w in wrong if w[1]] == []
 
 
-def test_tag_table_round_trips_through_its_cache_and_refuses_garbage():
-    from bot.matching.places import Tags
-
-    tags = Tags.parse("颐和园 349 ns\n我们 9000 r\n宋 4976 nr\n城区 1517 n\n森林 300 n\n", frozenset({"城区"}))
-    again = Tags.load(tags.dump())
-    assert (again.names, again.chars, again.grammar, again.ordinary) == (
-        {"颐和园": "ns"}, {"宋": "nr"}, frozenset({"我们"}), frozenset({"城区"}))
-    for garbage in (b"", b"not marshal", __import__("marshal").dumps(({}, {}, [], []))):
-        with pytest.raises((ValueError, EOFError, TypeError)):
-            Tags.load(garbage)
-
-
 @pytest.mark.parametrize(("message", "entry_id", "place"), [
     ("张家湾镇那边民宿有接去环球影城的车吗", "xiji-homestay-shuttle", "张家湾"),  # the entry is 西集's
     ("玉桥那片的老电缆换了没有", "yangzhuang-cables", "玉桥"),  # the entry is 杨庄's
