@@ -51,7 +51,7 @@ class Asked:
     stripable: bool = False  # a cue word (aspects.yaml `words`): the topic is matched without it
     also: tuple[str, ...] = ()  # other kinds that answer it too (a guessed count is answered by an amount)
     unit: str | None = None  # the measure word a count is asked in (几棵, 几栋): it must be stated in it
-    counted: str = ""  # what follows that measure word (几家银行 → 银行): an answer's 六大银行 counts it too
+    counted: str = ""  # what is counted or listed (几家银行, 哪些社团 → 银行, 社团): an answer's 六大银行 counts it too
     listed: int = 0  # how many items a list asked for has (哪六家, 那7项是哪几项): a shorter list does not answer
 
     def answered_by(self, stated: frozenset[str]) -> bool:
@@ -201,7 +201,7 @@ class AskedClassifier:
             if tag is not None and tag.split("_")[0] in rule.pos:
                 unit = rest[:1] if rule.slot == "units" and tag.startswith("q") else None
                 return Asked(rule.default, head + rest[:1], weak=True, also=rule.also_answered_by, unit=unit,
-                             counted=rest[:2] if rule.default == COUNT and tag.startswith("n") else "")
+                             counted=rest[:2] if rule.default in (COUNT, CONTENTS) and tag.startswith("n") else "")
         return None
 
     @staticmethod

@@ -13,7 +13,7 @@ import numpy as np
 
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.answered import AnsweredTypes
-from bot.matching.asked import COUNT, HOURS, Asked, AskedClassifier
+from bot.matching.asked import CONTENTS, COUNT, HOURS, Asked, AskedClassifier
 from bot.matching.build import build_index
 from bot.matching.build import fingerprint as build_fingerprint
 from bot.matching.decision import Candidate, Decision, Thresholds
@@ -475,15 +475,16 @@ class Matcher:
             return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
         kinds = {a.kind for a in asked}
         detail = None
-        count = next((a for a in asked if a.kind == COUNT and len(a.counted) >= 2), None)
-        if count is not None and (close := self._word_similarity()) is not None:
+        counted = next((a for a in asked if a.kind in (COUNT, CONTENTS) and len(a.counted) >= 2), None)
+        if counted is not None and (close := self._word_similarity()) is not None:
             try:
-                thing = self.mentions.counts_of(text, count.counted, decision.entry_id, close)
+                thing = self.mentions.unspoken(text, counted.counted, decision.entry_id, close)
             except CheckpointError as exc:
                 self._meaning_failed(exc)
                 return decision
-            if thing is not None:  # 绿心公园有几个出入口 of the visitor count
-                return replace(decision, status="partial", missing_aspect=COUNT, missing_detail=thing, choices=())
+            if thing is not None:  # 绿心公园有几个出入口 of the visitor count, 哪些餐食 of the homestays' names
+                return replace(decision, status="partial", missing_aspect=counted.kind, missing_detail=thing,
+                               choices=())
         if kinds and kinds <= {PERSON, NAME}:
             # Every entry naming an organisation answers "who?" by kind; whether it names the role and the deed
             # asked decides (校长叫什么, 是谁设计的). Its own words only, so words alone can check it.

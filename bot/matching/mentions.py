@@ -134,10 +134,11 @@ class MentionCheck:
                 return w
         return None
 
-    def counts_of(self, text: str, counted: str, entry_id: str,
-                  close: Callable[[str, tuple[str, ...]], float]) -> str | None:
-        """The thing a count asks for (几个出入口: 出入口), when the entry never speaks of it, in its words or in
-        other words by the model: then its numbers count something else (the visitors). None otherwise."""
+    def unspoken(self, text: str, counted: str, entry_id: str,
+                 close: Callable[[str, tuple[str, ...]], float]) -> str | None:
+        """The thing a count or a list asks for (几个出入口: 出入口; 哪些餐食: 餐食), when the entry never speaks of
+        it, in its words or in other words by the model: then its numbers count, and its list lists, something
+        else (the visitors, the homestays' names). None otherwise."""
         word = next((w for w in self._words(text) if len(w) >= _MIN_CHARS and (
             w.startswith(counted) or counted.startswith(w))), None)
         if word is None or not self._names_a_fact(word) or self._mentioned(word, entry_id):

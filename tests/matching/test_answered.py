@@ -256,3 +256,13 @@ def test_when_something_starts_is_not_answered_by_when_it_ends(tmp_path):
         n = matcher.normalise(asked)
         checked = matcher.check_asked(replace(matcher.match(answered), normalised=n), matcher.asked.asked(n.phrased))
         assert (checked.status, checked.missing_aspect) == ("partial", "hours")
+
+
+@pytest.mark.parametrize(("message", "thing"), [("沙古堆的民宿有哪些菜品", "菜品"), ("潞河附校有哪些食堂", "食堂")])
+def test_a_list_of_something_the_entry_never_speaks_of_is_not_answered_with_its_list(matcher, message, thing):
+    d = matcher.match(message)  # the entries list the homestays' names and the kinds of club
+    assert (d.status, d.missing_aspect, d.missing_detail) == ("partial", "contents", thing)
+
+
+def test_a_list_of_what_the_entry_lists_is_answered(matcher):
+    assert matcher.match("附校课后有哪些社团").status == "answer"
