@@ -53,6 +53,9 @@ SHORT_MESSAGE = 6  # characters; a short message after an answer is read as a fo
 _MEANINGFUL = re.compile(r"[\u3400-\u9fffa-z0-9]")
 
 
+_FIGURES = frozenset({COUNT, "money", "rate"})  # kinds whose figure holds for a span of time
+
+
 @dataclass(frozen=True, slots=True)
 class Scored:
     doc: Document
@@ -475,6 +478,10 @@ class Matcher:
             return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
         kinds = {a.kind for a in asked}
         detail = None
+        figure = next((a for a in asked if a.kind in _FIGURES), None)
+        if figure is not None and (period := self.mentions.unstated_period(text, decision.entry_id)) is not None:
+            # 绿心公园周末一天来多少人, 2020年税收多少: the entry's figure is for another span
+            return replace(decision, status="partial", missing_aspect=figure.kind, missing_detail=period, choices=())
         counted = next((a for a in asked if a.kind in (COUNT, CONTENTS) and len(a.counted) >= 2), None)
         if counted is not None and (close := self._word_similarity()) is not None:
             try:

@@ -48,6 +48,7 @@ _NAME_WORDS = ("名字", "名称", "大名")  # 叫什么名字: what is asked, 
 _WHICH = ("哪家", "哪个", "哪一家", "哪一个", "什么")
 _TAIL_PARTICLES = ("呢", "啊", "呀", "吗", "哈", "呐")
 _NEGATIONS = ("不是", "非", "没", "没有", "不")  # 不是回迁户, 非京籍, 没住民宿的人: those the entry is not about
+_YEAR = re.compile(r"(?:19|20)\d\d年")  # 2020年: a year, which a figure is for
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff]{1,2}?)[不没]\1")  # 可不可以, 带不带, 上不上班: the form, not a fact
 _NOUNISH = ("n", "t", "b", "s", "vn", "nz", "ns", "nt", "nr", "j")  # j: abbreviations (社保, 家电)
 _MIN_CHARS = 2
@@ -131,6 +132,22 @@ class MentionCheck:
             if any(v in w for v in words if len(v) < len(w) and v.endswith(self._groups)):
                 return w  # 外资企业 of an entry about 企业: a narrower group, which the entry does not single out
             if not self._mentioned(w, entry_id) and not (words and close(w, words) >= 1.0):
+                return w
+        return None
+
+    def unstated_period(self, text: str, entry_id: str) -> str | None:
+        """A year or a period a count or an amount is asked for (2020年, 上半年, 周末, 国庆) that the entry never
+        names: its figure is for another span (the year as a whole, 2021). Words of relative time (今年, 现在:
+        `fact_light_words`) are the resident's now, which no entry dated as of its source can be held to."""
+        own = self._entry(entry_id)[0]
+        for year in _YEAR.findall(text):
+            if year not in own:
+                return year
+        for w in self._words(text):
+            if not self._is_word(w) or all(c in self._light_chars for c in w):
+                continue
+            tag = pos_of(w) or next((t for t in (pos_of(w[i:]) for i in range(1, len(w))) if t), "")
+            if tag.startswith("t") and not self._mentioned(w, entry_id):
                 return w
         return None
 

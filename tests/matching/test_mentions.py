@@ -167,3 +167,20 @@ def test_a_narrower_group_than_the_entrys_is_not_taken_as_covered(matcher):
 def test_a_count_of_a_thing_the_entry_never_speaks_of_is_not_answered_with_its_number(matcher):
     d = matcher.match("潞河附校有几个食堂")  # the school's entries count kinds of club, not canteens
     assert (d.status, d.missing_aspect, d.missing_detail) == ("partial", "count", "食堂")
+
+
+@pytest.mark.parametrize(("message", "period"), [
+    ("运河商务区2019年的税收有多少", "2019年"),  # the entry's figure is 2021's
+    ("绿心公园暑假每天来多少游客", "暑假"),  # the entry gives the total since it opened
+])
+def test_a_figure_for_a_span_the_entry_does_not_name_is_not_answered_with_its_own(matcher, message, period):
+    d = matcher.match(message)
+    assert (d.status, d.missing_detail) == ("partial", period)
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("运河商务区今年税收能有多少", "cbd-tax"),  # 今年: the resident's own now, not a span to hold the entry to
+    ("2021年通州新开工了多少套保障房", "affordable-housing-started"),  # the entry's own year
+])
+def test_the_entrys_own_year_or_the_residents_now_is_answered(matcher, message, entry_id):
+    assert (matcher.match(message).status, matcher.match(message).entry_id) == ("answer", entry_id)
