@@ -122,3 +122,12 @@ def test_a_tokenizer_cuts_the_same_whatever_its_dictionary_learnt_first():
     two.words("潞河")
     assert one.words(TEXT) == two.words(TEXT)
     assert "潞河中学附属学校" in one.words(TEXT)
+
+
+def test_the_parsed_dictionary_is_jiebas_own_every_word_prefix_and_total(parsed):
+    import jieba
+
+    with dictionary.source_path().open("rb") as f:
+        jiebas, total = jieba.Tokenizer().gen_pfdict(f)
+    ours = {k: v for c in parsed._where for k, v in parsed.group(c).items()}
+    assert parsed.total == total and ours == jiebas
