@@ -478,6 +478,10 @@ class Matcher:
             return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
         kinds = {a.kind for a in asked}
         detail = None
+        ordinal = self.mentions.unstated_ordinal(text, decision.entry_id)
+        if ordinal is not None:  # 第三批公租房配租开始了没 of an entry about the two rounds there were
+            return replace(decision, status="partial", missing_aspect=asked[0].kind, missing_detail=ordinal,
+                           choices=())
         figure = next((a for a in asked if a.kind in _FIGURES), None)
         if figure is not None and (period := self.mentions.unstated_period(text, decision.entry_id)) is not None:
             # 绿心公园周末一天来多少人, 2020年税收多少: the entry's figure is for another span

@@ -34,6 +34,7 @@ import numpy as np
 from bot.knowledge.schema import Entry, KnowledgeBase
 from bot.matching.asked import YESNO, pos_of
 from bot.matching.normalise import Normaliser
+from bot.matching.numbers import chinese_to_int
 from bot.matching.tokens import is_cjk, longest_first, pinyin
 
 STATUS = "status"
@@ -48,6 +49,7 @@ _NAME_WORDS = ("名字", "名称", "大名")  # 叫什么名字: what is asked, 
 _WHICH = ("哪家", "哪个", "哪一家", "哪一个", "什么")
 _TAIL_PARTICLES = ("呢", "啊", "呀", "吗", "哈", "呐")
 _NEGATIONS = ("不是", "非", "没", "没有", "不")  # 不是回迁户, 非京籍, 没住民宿的人: those the entry is not about
+_ORDINAL = re.compile(r"第(\d+|[一二两三四五六七八九十]+)([\u4e00-\u9fff])")  # 第三批, 第1次
 _YEAR = re.compile(r"(?:19|20)\d\d年")  # 2020年: a year, which a figure is for
 _REDUPLICATED = re.compile(r"([\u4e00-\u9fff]{1,2}?)[不没]\1")  # 可不可以, 带不带, 上不上班: the form, not a fact
 _NOUNISH = ("n", "t", "b", "s", "vn", "nz", "ns", "nt", "nr", "j")  # j: abbreviations (社保, 家电)
@@ -60,6 +62,10 @@ _FUNCTION = ("r", "p", "c", "u", "d", "m", "q", "y", "e", "o")  # pronouns, prep
 
 def _names_its_agent(word: str, part: str) -> bool:
     return word.startswith(part) and word[len(part):] in _AGENT_SUFFIXES
+
+
+def _number(n: str) -> int | None:
+    return int(n) if n.isdigit() else chinese_to_int(n)
 
 
 def literally(_word: str, _words: tuple[str, ...]) -> float:
@@ -133,6 +139,15 @@ class MentionCheck:
                 return w  # 外资企业 of an entry about 企业: a narrower group, which the entry does not single out
             if not self._mentioned(w, entry_id) and not (words and close(w, words) >= 1.0):
                 return w
+        return None
+
+    def unstated_ordinal(self, text: str, entry_id: str) -> str | None:
+        """第三批, 第二期, 第1次 asked of an entry that never names that one (it says 2次 in all, or 第一批): the
+        entry's facts are of the others or of all of them together."""
+        own = {(_number(n), m) for n, m in _ORDINAL.findall(self._entry(entry_id)[0])}
+        for n, m in _ORDINAL.findall(text):
+            if (_number(n), m) not in own:
+                return f"第{n}{m}"
         return None
 
     def unstated_period(self, text: str, entry_id: str) -> str | None:

@@ -184,3 +184,16 @@ def test_a_figure_for_a_span_the_entry_does_not_name_is_not_answered_with_its_ow
 ])
 def test_the_entrys_own_year_or_the_residents_now_is_answered(matcher, message, entry_id):
     assert (matcher.match(message).status, matcher.match(message).entry_id) == ("answer", entry_id)
+
+
+@pytest.mark.parametrize(("message", "ordinal"), [
+    ("第四次公租房配租开始了吗", "第4次"),  # the entry tells of two rounds in all
+    ("第五批公租房配租开始了吗", "第五批"),
+])
+def test_an_ordinal_the_entry_never_names_is_not_answered_with_the_whole(matcher, message, ordinal):
+    d = matcher.match(message)
+    assert (d.status, d.missing_detail) == ("partial", ordinal)
+
+
+def test_how_many_rounds_is_still_answered(matcher):
+    assert matcher.match("公租房一共配租了几次").status == "answer"
