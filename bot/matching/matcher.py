@@ -478,7 +478,7 @@ class Matcher:
             return replace(decision, status="partial", missing_aspect=missing[0].kind, choices=())
         kinds = {a.kind for a in asked}
         detail = None
-        ordinal = self.mentions.unstated_ordinal(text, decision.entry_id)
+        ordinal = self.mentions.unstated_ordinal(text, decision.entry_id, decision.normalised.raw)
         if ordinal is not None:  # 第三批公租房配租开始了没 of an entry about the two rounds there were
             return replace(decision, status="partial", missing_aspect=asked[0].kind, missing_detail=ordinal,
                            choices=())

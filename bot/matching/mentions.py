@@ -141,13 +141,16 @@ class MentionCheck:
                 return w
         return None
 
-    def unstated_ordinal(self, text: str, entry_id: str) -> str | None:
+    def unstated_ordinal(self, text: str, entry_id: str, said: str = "") -> str | None:
         """第三批, 第二期, 第1次 asked of an entry that never names that one (it says 2次 in all, or 第一批): the
-        entry's facts are of the others or of all of them together."""
+        entry's facts are of the others or of all of them together. Named as the resident wrote it (`said`:
+        their message; 第一次, which the normalised text writes 第1次)."""
         own = {(_number(n), m) for n, m in _ORDINAL.findall(self._entry(entry_id)[0])}
         for n, m in _ORDINAL.findall(text):
             if (_number(n), m) not in own:
-                return f"第{n}{m}"
+                written = next((f"第{k}{w}" for k, w in _ORDINAL.findall(said)
+                                if w == m and _number(k) == _number(n)), None)
+                return written or f"第{n}{m}"
         return None
 
     def unstated_period(self, text: str, entry_id: str) -> str | None:

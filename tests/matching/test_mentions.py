@@ -187,7 +187,7 @@ def test_the_entrys_own_year_or_the_residents_now_is_answered(matcher, message, 
 
 
 @pytest.mark.parametrize(("message", "ordinal"), [
-    ("第四次公租房配租开始了吗", "第4次"),  # the entry tells of two rounds in all
+    ("第四次公租房配租开始了吗", "第四次"),  # the entry tells of two rounds in all; named as written
     ("第五批公租房配租开始了吗", "第五批"),
 ])
 def test_an_ordinal_the_entry_never_names_is_not_answered_with_the_whole(matcher, message, ordinal):
