@@ -23,6 +23,7 @@ import os
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -95,41 +96,35 @@ class MainDictionary:
         self._fix_lock = threading.Lock()
 
     def group(self, char: str) -> dict[str, int]:
-        found = self._groups.get(char)
-        if found is None:
-            g = self._where.get(char)
-            if g is None:
-                found = {}
-            else:
-                try:
-                    found = self._decode(char, g)
-                except BadDictionary as exc:
-                    self._replace(str(exc))
-                    return self.group(char)
-            self._groups[char] = found  # the same dict whichever thread makes it first
-        return found
+        return self._made(self._groups, char, char, self._decode)
 
     def log_group(self, char: str, logtotal: float) -> dict[str, float]:
         """`group(char)` as the cut reads it: `math.log(freq) - logtotal` per word (the same floating-point
         value: one IEEE subtraction of the stored `math.log`), 0.0 for a prefix only (a word's is never 0:
         no word has the whole total). Made once per character and total (every snapshot's tokenizer has the
         same), with array operations: a first question meets many characters not made yet."""
-        key = (char, logtotal)
-        found = self._log_groups.get(key)
+        def make(c: str, g: int) -> dict[str, float]:
+            i, j = self._key_starts[g], self._key_starts[g + 1]
+            values = np.where(self._freqs[i:j] > 0, self._logs[i:j] - logtotal, 0.0).tolist()
+            return dict(zip(self._keys_of(c, g), values, strict=True))
+
+        return self._made(self._log_groups, (char, logtotal), char, make)
+
+    def _made(self, cache: dict, key: object, char: str, make: Callable[[str, int], dict]) -> dict:
+        """`cache[key]`, made by `make(char, group)` on first need ({} for a character no word begins with); a
+        group that does not decode replaces the stored file (`_replace`) and is made again from dict.txt."""
+        found = cache.get(key)
         if found is None:
             g = self._where.get(char)
             if g is None:
                 found = {}
             else:
                 try:
-                    keys = self._keys_of(char, g)
+                    found = make(char, g)
                 except BadDictionary as exc:
                     self._replace(str(exc))
-                    return self.log_group(char, logtotal)
-                i, j = self._key_starts[g], self._key_starts[g + 1]
-                values = np.where(self._freqs[i:j] > 0, self._logs[i:j] - logtotal, 0.0).tolist()
-                found = dict(zip(keys, values, strict=True))
-            self._log_groups[key] = found
+                    return self._made(cache, key, char, make)
+            cache[key] = found  # the same dict whichever thread makes it first
         return found
 
     def _decode(self, char: str, g: int) -> dict[str, int]:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.matching import dictionary
 from bot.matching.tokens import Tokenizer
+from tests.auxil.npz import rewrite
 
 CHARS = "潞河中学北京通州公租房一的a1"
 TEXT = "潞河中学附属学校的公租房在北京市通州区哪里申请"
@@ -50,14 +51,6 @@ def test_the_kept_dictionary_is_read_back_not_parsed_again(parsed, tmp_path, mon
     logs = read.log_group("潞", 17.5)
     assert logs["潞河"] == math.log(read.group("潞")["潞河"]) - 17.5  # exactly: one subtraction of math.log
     assert logs.keys() == read.group("潞").keys()
-
-
-def rewrite(path, **changes):
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    arrays.update(changes)
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
 
 
 def damaged_flip(path):

@@ -14,6 +14,7 @@ from bot.matching.build import INDEX_FORMAT
 from bot.matching.matcher import Matcher
 from bot.matching.stored import IndexStore
 from tests.auxil.kb import entry, make_kb
+from tests.auxil.npz import rewrite
 
 QUESTIONS = ["栗子沟新村什么时候通公交", "运河公园几点开门", "你好"]
 
@@ -75,14 +76,6 @@ def test_a_truncated_file_is_rebuilt(kb, tmp_path, caplog):
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
 
     assert "unreadable" in rebuilt_after(kb, IndexStore(tmp_path / "c"), truncate, caplog)
-
-
-def rewrite(path, **changes):
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    arrays.update(changes)
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
 
 
 def meta_of(path):
