@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     webpage_enabled: bool = Field(True, description="`serve` shows the residents' chat page at / (off: no page)")
     webpage_rate_per_minute: int = Field(120, ge=1, description="Messages per minute the chat page accepts from "
                                          "one client address, all its browser sessions together")
+    webpage_reply_timeout: float = Field(20.0, ge=0.1, le=300, description="Seconds the chat page waits for a "
+                                         "reply before it offers 重试 (a retry of the same message is answered once)")
     webpage_frame_ancestors: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Origins (https://host) allowed to show the chat page in a frame, besides the page's own")
     host: str = Field("127.0.0.1", description="Address `serve` listens on")

@@ -23,9 +23,9 @@ def sqlite_env(tmp_path, monkeypatch):
 
 def test_db_upgrade_then_report_and_purge(sqlite_env, capsys, tmp_path):
     assert main(["db", "upgrade"]) == 0
-    assert "schema empty → 0004" in capsys.readouterr().out
+    assert "schema empty → 0005" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
-    assert "already at 0004" in capsys.readouterr().out
+    assert "already at 0005" in capsys.readouterr().out
     repo = Repository(make_engine(sqlite_env))
     now = dt.datetime.now(dt.UTC)
     for i, age in enumerate((0, 1, 400)):

@@ -16,6 +16,7 @@ TELEGRAM_LIMIT = 4096  # characters in one Telegram message
 MAX_ERRORS = 20  # reload errors listed; the rest are counted
 MAX_UNANSWERED = 15  # questions listed by /unanswered; anyone can add to that list, so it is bounded
 MAX_QUESTION = 80  # characters of one listed question
+MAX_COMMENTS = 5  # residents' comments on unhelpful answers listed by /unanswered (the report has more)
 
 Report = Callable[[dt.datetime], dict | None]  # stored figures since a time; None without a database
 
@@ -59,8 +60,7 @@ class AdminCommands:
         seen: set[str] = set()
         lines = ["过去7天没答上的问题："]
         for row in rows:
-            question = " ".join(str(row["question"]).split())  # one line each, whatever was sent
-            question = question if len(question) <= MAX_QUESTION else question[: MAX_QUESTION - 1] + "…"
+            question = one_line(str(row["question"]))
             if question in seen:
                 continue
             seen.add(question)
@@ -68,10 +68,23 @@ class AdminCommands:
                 lines.append("……更多见 resident-bot report --since 7d")
                 break
             lines.append(f"{row['count']}× {question}")
-        return lines if len(lines) > 1 else [*lines, "（没有）"]
+        lines = lines if len(lines) > 1 else [*lines, "（没有）"]
+        # What residents said was wrong with an answer (没帮助 and a comment): the newest, one line each.
+        said = [c for c in report.get("comments", []) if not c["helpful"]][:MAX_COMMENTS]
+        if said:
+            lines.append("居民说没帮上的回答（最新在前）：")
+            lines += [f"- {one_line(str(c.get('question') or c['id']), MAX_QUESTION // 2)}："
+                      f"{one_line(str(c['comment']), MAX_QUESTION // 2)}" for c in said]
+        return lines
 
     def _figures(self, period: dt.timedelta) -> dict | None:
         return self.report(self.clock() - period) if self.report is not None else None
+
+
+def one_line(text: str, limit: int = MAX_QUESTION) -> str:
+    """Whatever a resident sent, as one line of at most `limit` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def fit(lines: list[str], limit: int) -> str:

@@ -1,4 +1,6 @@
-"""The HTTP API: `POST /api/v1/messages` with `{"user": "...", "text": "..."}` → the Reply as JSON.
+"""The HTTP API: `POST /api/v1/messages` with `{"user": "...", "text": "...", "message_id"?: "..."}` → the Reply
+as JSON. A gateway that retries a message after a timeout sends the same `message_id` and gets the first
+reply again; the message is answered and recorded once.
 
 For gateways the bot does not speak to itself (a WeChat bridge, a ticketing system). Each gateway has its
 own bearer token (`API_TOKENS` name:token pairs); the users a token names are that token's own, so one
@@ -27,6 +29,7 @@ PATH = "/api/v1/messages"
 FEEDBACK_PATH = "/api/v1/feedback"
 MAX_USER = 200  # characters of a gateway's user id
 MAX_COMMENT = 1000  # characters of a resident's comment on an answer
+MAX_MESSAGE_ID = 128  # characters of a gateway's id of a message (kept across its retries)
 LOCAL = "local"  # the token name of requests on a loopback-only server without tokens
 
 
@@ -73,7 +76,8 @@ class ApiChannel:
             return JSONResponse({"error": f"expected {shape}"}, status_code=422)
         return token, data
 
-    def incoming(self, request: Request, token: str, data: dict, action: Action) -> Incoming | Response:
+    def incoming(self, request: Request, token: str, data: dict, action: Action,
+                 message_id: str | None = None) -> Incoming | Response:
         """The resident a (token, user) pair names, with the API's limits; or the error response."""
         user = data.get("user")
         if not isinstance(user, str | int) or isinstance(user, bool) or not str(user).strip():
@@ -83,7 +87,7 @@ class ApiChannel:
         resident = self.kit.resident(CHANNEL, f"{token}:{str(user)[:MAX_USER]}")
         address = request.client.host if request.client else "unknown"
         limits = ((f"api-token:{token}", self.overall), (f"api-address:{address}", self.overall))
-        return Incoming(resident, action, limit_keys=limits)
+        return Incoming(resident, action, message_id=message_id, limit_keys=limits)
 
     async def messages(self, request: Request) -> Response:
         shape = "{\"user\": \"...\", \"text\": \"...\"}"
@@ -93,12 +97,23 @@ class ApiChannel:
         token, data = read
         if not isinstance(data.get("text"), str):
             return JSONResponse({"error": f"expected {shape}"}, status_code=422)
-        incoming = self.incoming(request, token, data, Action("say", data["text"]))
+        message_id = data.get("message_id")
+        if message_id is not None:  # optional: a gateway's id of this message, the same when it retries
+            if isinstance(message_id, bool) or not isinstance(message_id, str | int) \
+                    or not 0 < len(str(message_id).strip()) <= MAX_MESSAGE_ID:
+                return JSONResponse({"error": f"\"message_id\" must be text or a number of 1 to {MAX_MESSAGE_ID} "
+                                              "characters, the same on each retry of one message"}, status_code=422)
+            message_id = str(message_id).strip()
+        incoming = self.incoming(request, token, data, Action("say", data["text"]), message_id)
         if isinstance(incoming, Response):
             return incoming
         reply = await self.kit.receive(incoming)
         if reply is not None and reply.intent_id == "rate_limited":
             return JSONResponse({"error": "rate limited"}, status_code=429)
+        if reply is not None and reply.intent_id == "resend_pending":
+            return JSONResponse({"error": "this message_id is still being answered (its first request); send it "
+                                          "again in a few seconds for that reply"}, status_code=409,
+                                headers={"Retry-After": "2"})
         return JSONResponse(reply.to_dict() if reply is not None else {})
 
     async def feedback(self, request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,3 +72,29 @@ class Reply:
             "interaction_id": self.interaction_id,
             "kb_version": self.kb_version,
         }
+
+    def to_json(self) -> str:
+        """The whole reply, for a channel to give the same answer again (a client's retry) without
+        working it out or recording it twice; `from_json` makes the same Reply of it."""
+        return json.dumps({
+            **{name: getattr(self, name) for name in _SCALARS},
+            "parts": [[p.kind, p.text] for p in self.parts],
+            "candidates": [[c.id, c.score] for c in self.candidates],
+            "choices": [[c.label, c.entry_id, c.topic] for c in self.choices],
+            "suggestions": [[s.label, s.entry_id, s.topic] for s in self.suggestions],
+        }, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str) -> Reply:
+        d = json.loads(data)
+        return cls(
+            parts=tuple(ReplyPart(k, t) for k, t in d["parts"]),
+            candidates=tuple(Candidate(i, s) for i, s in d["candidates"]),
+            choices=tuple(Option(*c) for c in d["choices"]),
+            suggestions=tuple(Option(*s) for s in d["suggestions"]),
+            **{name: d[name] for name in _SCALARS},
+        )
+
+
+_SCALARS = ("status", "script", "entry_id", "intent_id", "score", "suggestions_title", "source", "as_of",
+            "interaction_id", "rateable", "kb_version")

@@ -43,6 +43,9 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
     latencies: list[float] = []
     versions: Counter[str] = Counter()
     answers: dict[str, str | None] = {}
+    rated = repo.feedback(since)
+    commented = {fb.interaction_id for fb in rated if fb.comment}
+    asked: dict[str, str] = {}  # what was asked, for the answers residents commented on
     for row in repo.interactions(since, until):
         day = row.created_at.date().isoformat()
         per_day[day][row.status] += 1
@@ -50,18 +53,20 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
         versions[row.kb_version] += 1
         latencies.append(row.latency_ms)
         answers[row.id] = row.entry_id
+        if row.id in commented:
+            asked[row.id] = row.asked or row.text
         if row.entry_id and row.status in ("answer", "partial"):
             entries[row.entry_id] += 1
         if row.status in ("fallback", "partial") and row.reason != "empty":
             question = row.asked or row.text  # 都不是 stands for the question it refused
             unanswered[question if row.asked else (row.normalised or row.text)][question] += 1
     ratings: dict[str, Counter[str]] = defaultdict(Counter)
-    comments: list[tuple[dt.datetime, str, bool, str]] = []
-    for fb in repo.feedback(since):
+    comments: list[tuple[dt.datetime, str, bool, str, str | None]] = []
+    for fb in rated:
         entry = fb.entry_id or answers.get(fb.interaction_id) or "?"
         ratings[entry]["helpful" if fb.helpful else "not_helpful"] += 1
         if fb.comment:
-            comments.append((fb.created_at, entry, fb.helpful, fb.comment))
+            comments.append((fb.created_at, entry, fb.helpful, fb.comment, asked.get(fb.interaction_id)))
     total = sum(status_counts.values())
 
     def title(entry_id: str) -> str:
@@ -85,8 +90,9 @@ def build_report(repo: Repository, since: dt.datetime, until: dt.datetime | None
         "ratings": sorted(({"id": e, "title": title(e), **{k: c[k] for k in ("helpful", "not_helpful")}}
                            for e, c in ratings.items()),
                           key=lambda r: (-r["not_helpful"], r["id"])),
-        "comments": [{"id": e, "title": title(e), "helpful": h, "comment": c}
-                     for _, e, h, c in sorted(comments, reverse=True)[:MAX_COMMENTS]],
+        # Resident's text, like the questions: the report shows it, the log never does.
+        "comments": [{"id": e, "title": title(e), "helpful": h, "comment": c, "question": q}
+                     for _, e, h, c, q in sorted(comments, key=lambda c: c[0], reverse=True)[:MAX_COMMENTS]],
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
         "kb_versions": dict(versions),
         "kb_version_now": kb.version_label if kb else None,
@@ -110,7 +116,8 @@ def render_text(r: dict[str, object]) -> str:
     lines += [f"  {x['id']}: {x['not_helpful']} not helpful, {x['helpful']} helpful" for x in r["ratings"]]
     if r.get("comments"):
         lines.append("comments with ratings (latest first):")
-        lines += [f"  {'+' if c['helpful'] else '-'} {c['id']}: {one_line(c['comment'])}" for c in r["comments"]]
+        lines += [f"  {'+' if c['helpful'] else '-'} {c['id']}: {one_line(c['comment'])}"
+                  + (f"  (asked: {one_line(c['question'])})" if c.get("question") else "") for c in r["comments"]]
     return "\n".join(lines)
 
 
@@ -144,6 +151,7 @@ def render_html(r: dict[str, object]) -> str:
     ratings = "".join(f"<tr><td>{esc(x.get('title', x['id']))}</td><td><code>{esc(x['id'])}</code></td>"
                       f"<td>{x['not_helpful']}</td><td>{x['helpful']}</td></tr>" for x in r["ratings"])
     comments = "".join(f"<tr><td>{'helpful' if c['helpful'] else 'not helpful'}</td><td>{esc(c['title'])}</td>"
+                       f"<td>{esc(one_line(c.get('question') or '', MAX_SHOWN_HTML))}</td>"
                        f"<td>{esc(one_line(c['comment'], MAX_SHOWN_HTML))}</td></tr>" for c in r.get("comments", []))
     versions = ", ".join(f"<code>{esc(v)}</code> ({n} messages)" for v, n in r["kb_versions"].items()) or "none"
     charts = "".join(f'<figure class="chart">{svg}</figure>' for svg in _charts(r))
@@ -166,6 +174,6 @@ Versions that answered in this period: {versions}.</p>
 <h2>Ratings per entry</h2>
 <table id="ratings"><tr><th>entry</th><th>id</th><th>not helpful</th><th>helpful</th></tr>{ratings}</table>
 <h2>Comments with ratings</h2>
-<table id="comments"><tr><th>rating</th><th>entry</th><th>comment</th></tr>{comments}</table>
+<table id="comments"><tr><th>rating</th><th>entry</th><th>question asked</th><th>comment</th></tr>{comments}</table>
 </body></html>
 """

@@ -64,6 +64,8 @@ class ProcessedMessage(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     message_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # For a client's message id (web page, HTTP API): the reply it got (Reply.to_json), returned to a retry.
+    reply: Mapped[str | None] = mapped_column(Text)
 
 
 class ConversationState(Base):

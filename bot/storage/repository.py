@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
-from sqlalchemy import Engine, Executable, bindparam, case, delete, select, text
+from sqlalchemy import Engine, Executable, bindparam, case, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -31,8 +31,10 @@ class Repository:
         replaces a newer one."""
         entries = [clean(e) for e in entries]
         interactions = list({e.id: e for e in entries if isinstance(e, InteractionRecord)}.values())
-        ratings = _latest(
-            [e for e in entries if isinstance(e, FeedbackRecord)], lambda e: e.interaction_id, lambda e: e.created_at)
+        pressed = [e for e in entries if isinstance(e, FeedbackRecord)]
+        ratings = _latest(pressed, lambda e: e.interaction_id, lambda e: e.created_at)
+        known = {e.interaction_id: e.entry_id for e in pressed if e.entry_id}  # as the upsert keeps it
+        ratings = [replace(r, entry_id=known.get(r.interaction_id)) if r.entry_id is None else r for r in ratings]
         contexts = _latest(
             [e for e in entries if isinstance(e, ContextWrite)], lambda e: e.conversation_id, lambda e: e.updated_at)
         statements = _upserts(self.engine)
@@ -83,6 +85,28 @@ class Repository:
         except IntegrityError:
             return False
 
+    def keep_reply(self, channel: str, key: str, reply: str) -> None:
+        """The reply a claimed message got, for its retries (claimed here if the claim itself was missed)."""
+        stmt = _upserts(self.engine).replies
+        with self.engine.begin() as conn:
+            conn.execute(stmt, {"channel": channel, "message_key": key, "reply": reply,
+                                "processed_at": dt.datetime.now(dt.UTC)})
+
+    def kept_reply(self, channel: str, key: str) -> str | None:
+        """The reply kept for a claimed message; None while it is being worked out (or was never kept)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(_KEPT_REPLY, {"channel": channel, "key": key}).scalar_one_or_none()
+
+    def take_over(self, channel: str, key: str, claimed_before: dt.datetime) -> bool:
+        """Claim again a message claimed before `claimed_before` whose reply was never kept (the replica that
+        claimed it died or lost it): True for exactly one caller, who answers it."""
+        stmt = (update(ProcessedMessage)
+                .where(ProcessedMessage.channel == channel, ProcessedMessage.message_key == key,
+                       ProcessedMessage.reply.is_(None), ProcessedMessage.processed_at < claimed_before)
+                .values(processed_at=dt.datetime.now(dt.UTC)))
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
     def purge(self, before: dt.datetime) -> dict[str, int]:
         """Delete everything older than `before`: the privacy retention limit."""
         counts: dict[str, int] = {}
@@ -125,13 +149,13 @@ class Repository:
             return list(s.scalars(select(Feedback).where(Feedback.created_at >= since)))
 
     def count_interactions(self) -> int:
-        from sqlalchemy import func
-
         with self.sessions() as s:
             return int(s.scalar(select(func.count()).select_from(Interaction)) or 0)
 
 
 _CONTEXT_DATA = select(ConversationState.data).where(ConversationState.conversation_id == bindparam("id"))
+_KEPT_REPLY = select(ProcessedMessage.reply).where(ProcessedMessage.channel == bindparam("channel"),
+                                                   ProcessedMessage.message_key == bindparam("key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +164,7 @@ class _Upserts:
     interactions: Executable
     ratings: Executable
     contexts: Executable
+    replies: Executable
 
 
 @functools.cache
@@ -156,15 +181,20 @@ def _upserts_for(dialect: str) -> _Upserts:
     stmt = insert(Feedback)
     ratings = stmt.on_conflict_do_update(
         index_elements=[Feedback.interaction_id],
+        # A later press (a comment sent after 没帮助, a rating of an earlier answer) may not know the entry:
+        # the one stored stays.
         set_={"helpful": stmt.excluded.helpful, "created_at": stmt.excluded.created_at,
-              "entry_id": stmt.excluded.entry_id, "comment": stmt.excluded.comment},
+              "entry_id": func.coalesce(stmt.excluded.entry_id, Feedback.entry_id), "comment": stmt.excluded.comment},
         where=Feedback.created_at <= stmt.excluded.created_at)
     stmt = insert(ConversationState)
     contexts = stmt.on_conflict_do_update(
         index_elements=[ConversationState.conversation_id],
         set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
         where=ConversationState.updated_at <= stmt.excluded.updated_at)
-    return _Upserts(conversations, interactions, ratings, contexts)
+    stmt = insert(ProcessedMessage)
+    replies = stmt.on_conflict_do_update(index_elements=[ProcessedMessage.channel, ProcessedMessage.message_key],
+                                         set_={"reply": stmt.excluded.reply})
+    return _Upserts(conversations, interactions, ratings, contexts, replies)
 
 
 def _upserts(engine: Engine) -> _Upserts:

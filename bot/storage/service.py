@@ -6,6 +6,7 @@ journal into the database, in batches), dead letters, the database's status, and
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -74,6 +75,17 @@ class Storage:
         except Exception:
             CLAIMS_UNCHECKED.inc()
             return True
+
+    # A client's retry (bot/channels/kit.py): time-boxed like the claim; the kit decides what a failure means.
+
+    def keep_reply(self, channel: str, key: str, reply: str) -> None:
+        self.quick.call(self.repository.keep_reply, channel, key, reply)
+
+    def kept_reply(self, channel: str, key: str) -> str | None:
+        return self.quick.call(self.repository.kept_reply, channel, key)
+
+    def take_over(self, channel: str, key: str, claimed_before: dt.datetime) -> bool:
+        return self.quick.call(self.repository.take_over, channel, key, claimed_before)
 
     def health(self) -> dict[str, object]:
         return {"database": self.status.up, "records_waiting": self.writer.waiting,

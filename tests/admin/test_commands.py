@@ -73,3 +73,18 @@ def test_stats_reports_the_last_day(tmp_path):
     text = AdminCommands(shared_live(), lambda since: build_report(repo, since), clock=lambda: now).run("stats")
     assert text.startswith("过去24小时：1 条消息") and "answer 100%" in text
     repo.engine.dispose()
+
+
+def test_unanswered_lists_what_residents_said_was_wrong(tmp_path):
+    repo = fresh_repository("sqlite", tmp_path)
+    dialogue = Dialogue(shared_live(), MemoryContextStore(), repo)
+    answer = dialogue.handle("c1", "潞河附校晚托到几点")
+    dialogue.feedback("c1", False, answer.interaction_id, comment="没说周末\n" + "开不开" * 40)
+    other = dialogue.handle("c2", "厂通路哪年通车")
+    dialogue.feedback("c2", True, other.interaction_id, comment="很好")  # helpful: not listed
+    text = AdminCommands(shared_live(), lambda since: build_report(repo, since)).run("unanswered")
+    lines = text.splitlines()
+    assert lines[-2] == "居民说没帮上的回答（最新在前）："
+    assert lines[-1].startswith("- 潞河附校晚托到几点：没说周末 开不开") and len(lines[-1]) <= 90
+    assert "很好" not in text
+    repo.engine.dispose()

@@ -1,11 +1,15 @@
 """The chat page in a real headless Chromium, served by a real `serve` host on 127.0.0.1, used the way a
 resident on a phone uses it: by touch and by keyboard alone, in simplified and traditional script, with a
-network that fails once, and by someone typing HTML at it. One browser and one server for the module."""
+network that fails once, a server slower than the page waits, by someone typing HTML at it, and by a resident
+who says what was wrong with an answer. One browser for the module; one server, and one whose page gives up
+waiting after WEBPAGE_REPLY_TIMEOUT of a second and a half."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import threading
 
 import pytest
 
@@ -13,6 +17,7 @@ from bot.app import build_app
 from bot.channels.webpage.session import COOKIE
 from bot.config import load_settings
 from bot.ratelimit import InProcessRateLimiter
+from bot.reports.report import build_report, render_text
 from bot.server import create_web_app
 from tests.auxil import browser as browser_support
 from tests.auxil.browser import artifacts_dir, launch, require_browser, serving
@@ -53,18 +58,54 @@ def errors() -> list[str]:
     return []
 
 
-@pytest.fixture
-def page(browser, site, errors):
-    """A fresh phone-sized tab (its own session) on the page, failing the test on any script error or
-    console error (a Content-Security-Policy or Trusted Types violation among them)."""
+@pytest.fixture(scope="module")
+def slow_site(browser, tmp_path_factory):
+    """(base URL, app, gate): a `serve` host whose page waits 1.5 s for a reply (WEBPAGE_REPLY_TIMEOUT), and
+    a gate a test closes to hold typed questions on the server, as a busy server would."""
+    tmp = tmp_path_factory.mktemp("webpage-slow")
+    app = build_app(load_settings(database_url=f"sqlite:///{tmp}/slow.sqlite3", user_id_salt="browser-salt",
+                                  redis_url="", knowledge_dir=BUNDLED, intents_dir=INTENTS,
+                                  webpage_reply_timeout=1.5))
+    gate = threading.Event()
+    gate.set()
+    handle = app.dialogue.handle
+
+    def held(*args, **kwargs):
+        gate.wait(30)
+        return handle(*args, **kwargs)
+
+    app.dialogue.handle = held  # type: ignore[method-assign]
+    with serving(create_web_app(app, telegram=False, limiter=InProcessRateLimiter(100))) as base:
+        yield base, app, gate
+    gate.set()
+
+
+def open_tab(browser, base: str, errors: list[str]):
+    """A fresh phone-sized tab (its own session) on the page, noting any script error or console error (a
+    Content-Security-Policy or Trusted Types violation among them)."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
                                   locale="zh-CN")
     tab = context.new_page()
     tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     tab.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
     tab.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    tab.goto(site[0] + "/")
+    tab.goto(base + "/")
     bot_messages(tab).first.wait_for()  # the welcome
+    return context, tab
+
+
+@pytest.fixture
+def page(browser, site, errors):
+    """A tab on the module's server; the test fails on any script or console error."""
+    context, tab = open_tab(browser, site[0], errors)
+    yield tab
+    context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def slow_page(browser, slow_site, errors):
+    context, tab = open_tab(browser, slow_site[0], errors)
     yield tab
     context.close()
     assert errors == []
@@ -269,3 +310,72 @@ def test_without_a_browser_a_laptop_skips_and_ci_fails(monkeypatch):
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "apt-get install -y -qq --no-install-recommends chromium" in ci
     assert ci.index("chromium") < ci.index("python -m pytest")  # installed before the tests run
+
+
+def stored_questions(app, text: str) -> list:
+    assert app.storage.flush(10) == 0
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    return [r for r in app.repository.interactions(since) if r.text == text]
+
+
+def test_a_retry_after_a_slow_reply_gets_one_reply_and_one_record(slow_page, slow_site):
+    _base, app, gate = slow_site
+    sent = []
+    slow_page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/web/messages")
+                 else None)
+    question = "厂通路什么时候通车"
+    before = bot_messages(slow_page).count()
+    gate.clear()  # the server is busy: the question waits there longer than the page does
+    box = slow_page.get_by_label(LABEL)
+    box.fill(question)
+    box.press("Enter")
+    problem = slow_page.get_by_role("alert")
+    retry = problem.get_by_role("button", name="重试")
+    retry.wait_for()  # the page gave up after 1.5 s and kept the question
+    assert box.input_value() == question and bot_messages(slow_page).count() == before
+    retry.click()  # the resident retries while the first attempt is still being answered
+    gate.set()  # the server catches up
+    answer = last_reply(slow_page, before)
+    assert answer.locator("p.source").count() == 1 and problem.is_hidden()
+    slow_page.wait_for_timeout(300)  # nothing more arrives
+    assert bot_messages(slow_page).count() == before + 1
+    assert slow_page.locator("#log .msg.you").filter(has_text=question).count() == 1
+    asked = [body for body in sent if body.get("text") == question]
+    assert len(asked) == 2 and asked[0]["message_id"] == asked[1]["message_id"]  # one message, sent twice
+    assert re.fullmatch(r"[0-9a-f]{32}", asked[0]["message_id"])
+    [record] = stored_questions(app, question)  # answered and recorded once
+    assert record.status == "answer"
+    # The next question is a new message with its own id.
+    assert "19:20" in type_and_send(slow_page, "潞河附校晚托到几点").inner_text()
+    assert sent[-1]["message_id"] != asked[0]["message_id"]
+
+
+def test_not_helpful_then_a_comment_reaches_the_report(page, site):
+    app = site[1]
+    question = "一键呼怎么收费"
+    answer = type_and_send(page, question)
+    answer.get_by_role("button", name="没帮助").click()
+    comment = answer.get_by_label("哪里没帮上？可以简单说一下（可不填）")
+    comment.wait_for()  # offered after 没帮助 only, one line, limited
+    assert answer.locator(".thanks").first.inner_text().startswith("抱歉没能帮上忙")
+    assert comment.get_attribute("type") == "text" and comment.get_attribute("maxlength") == "200"
+    comment.fill("想知道具体多少钱")
+    comment.press("Enter")
+    thanks = answer.locator(".thanks").nth(1)
+    thanks.wait_for()
+    assert thanks.inner_text() == "收到您的意见，谢谢！我们会据此改进回答。" and comment.count() == 0
+    [rating] = [f for f in stored_feedback(app) if f.comment]
+    assert (rating.helpful, rating.comment) == (False, "想知道具体多少钱")
+    # The tab reloaded shows the thanks, not the box again.
+    page.reload()
+    again = bot_messages(page).filter(has_text="收到您的意见")
+    again.wait_for()
+    assert again.get_by_role("textbox").count() == 0
+    # Administrators read it in the report of unhelpful answers, beside what was asked.
+    report = render_text(build_report(app.repository, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
+    assert f"想知道具体多少钱  (asked: {question})" in report
+    # 有帮助 offers no box.
+    other = type_and_send(page, "潞河附校晚托到几点")
+    other.get_by_role("button", name="有帮助").click()
+    other.locator(".thanks").wait_for()
+    assert other.get_by_role("textbox").count() == 0

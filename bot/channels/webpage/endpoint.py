@@ -26,7 +26,7 @@ from bot.channels.kit import ChannelKit, Incoming
 from bot.channels.requests import BadRequest, read_json
 from bot.channels.webpage.security import headers, same_origin
 from bot.channels.webpage.session import COOKIE, SessionSigner
-from bot.channels.webpage.view import Refusal, action_of, refusal_text, render
+from bot.channels.webpage.view import Refusal, action_of, message_id_of, refusal_text, render
 from bot.config import Settings
 from bot.observability import FORBIDDEN
 
@@ -65,8 +65,9 @@ class WebPageChannel:
     paths = (PAGE_PATH, MESSAGES_PATH)  # what the start-up line names (the assets are under /web/ too)
 
     def __init__(self, kit: ChannelKit, *, salt: str, address_per_minute: int,
-                 frame_ancestors: tuple[str, ...] = ()):
+                 frame_ancestors: tuple[str, ...] = (), reply_timeout: float = 20.0):
         self.kit = kit
+        self.reply_timeout = reply_timeout  # seconds the page waits for a reply before offering 重试
         self.sessions = SessionSigner(salt)
         self.address_per_minute = address_per_minute
         self.headers = headers(frame_ancestors)
@@ -89,6 +90,7 @@ class WebPageChannel:
         valid one (so an expired session is renewed by loading the page again)."""
         values = {key: html.escape(self.kit.text(key)) for key in PAGE_TEXTS}
         values.update({f"{name.replace('.', '_')}_version": a.version for name, a in self.assets.items()})
+        values["timeout_ms"] = str(round(self.reply_timeout * 1000))
         response = Response(self.template.substitute(values), media_type="text/html; charset=utf-8",
                             headers={**self.headers, "Cache-Control": "no-store"})
         if self.sessions.read(request.cookies.get(COOKIE)) is None:
@@ -127,14 +129,13 @@ class WebPageChannel:
             data = await read_json(request, MAX_BODY)
         except BadRequest as exc:
             return self._error(exc.status, "bad_request", "page_bad_request", exc.reason)
-        action = action_of(data)
+        action, message_id = action_of(data), message_id_of(data)
         if isinstance(action, Refusal):
-            log.info("web page request refused: %s", action.key)
-            code = action.key.removeprefix("page_")
-            return JSONResponse({"error": refusal_text(action, self._texts()), "code": code}, status_code=400,
-                                headers=self.headers)
+            return self._refused(action)
+        if isinstance(message_id, Refusal):
+            return self._refused(message_id)
         address = request.client.host if request.client else "unknown"
-        incoming = Incoming(self.kit.resident(CHANNEL, session), action,
+        incoming = Incoming(self.kit.resident(CHANNEL, session), action, message_id=message_id,
                             limit_keys=((f"webpage-address:{address}", self.address_per_minute),))
         reply = await self.kit.receive(incoming)
         if reply is None:  # never for the page (no delivery key), but a channel must not render nothing
@@ -142,8 +143,17 @@ class WebPageChannel:
         if reply.intent_id == "rate_limited":
             return JSONResponse({"error": reply.text, "code": "rate_limited"}, status_code=429,
                                 headers={**self.headers, "Retry-After": "60"})
-        body = json.dumps(render(reply, self._texts()), ensure_ascii=False)
+        if reply.intent_id == "resend_pending":  # its first attempt is still being answered: the page retries
+            return JSONResponse({"error": reply.text, "code": "pending"}, status_code=409,
+                                headers={**self.headers, "Retry-After": "2"})
+        body = json.dumps(render(reply, self._texts(), commented=action.comment is not None), ensure_ascii=False)
         return Response(body, media_type="application/json", headers={**self.headers, "Cache-Control": "no-store"})
+
+    def _refused(self, refusal: Refusal) -> Response:
+        log.info("web page request refused: %s", refusal.key)
+        code = refusal.key.removeprefix("page_")
+        return JSONResponse({"error": refusal_text(refusal, self._texts()), "code": code}, status_code=400,
+                            headers=self.headers)
 
     def _texts(self) -> dict[str, str]:
         return self.kit.dialogue.live.snapshot.kb.replies
@@ -159,4 +169,5 @@ def from_settings(settings: Settings, kit: ChannelKit) -> WebPageChannel | None:
         return None
     return WebPageChannel(kit, salt=settings.user_id_salt.get_secret_value(),
                           address_per_minute=settings.webpage_rate_per_minute,
-                          frame_ancestors=settings.webpage_frame_ancestors)
+                          frame_ancestors=settings.webpage_frame_ancestors,
+                          reply_timeout=settings.webpage_reply_timeout)

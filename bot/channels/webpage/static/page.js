@@ -2,11 +2,11 @@
 // textContent, never as HTML (the Content-Security-Policy enforces this with Trusted Types). What the resident
 // typed stays in the box until its answer has arrived: a slow or failed request shows a retry button and
 // loses nothing. The conversation shown is kept in sessionStorage, so reloading the tab keeps it and closing
-// the tab forgets it (a shared computer keeps nothing).
+// the tab forgets it (a shared computer keeps nothing). Each request carries a random message id that its
+// retries keep, so a question whose answer was slow is answered (and recorded) once however often it is sent.
 "use strict";
 (function () {
   var ENDPOINT = "web/messages";
-  var TIMEOUT_MS = 20000;
   var STORE = "resident-bot-transcript";
   var MAX_KEPT = 100;
 
@@ -18,6 +18,7 @@
   var problem = document.getElementById("problem");
   var problemText = document.getElementById("problem-text");
   var retry = document.getElementById("retry");
+  var TIMEOUT_MS = Number(form.dataset.timeoutMs) || 20000;
   var transcript = [];
   var busy = false;
   var failed = null;
@@ -44,6 +45,13 @@
     }
   }
 
+  function newId() {
+    // crypto.getRandomValues works on plain-HTTP intranet pages too (crypto.randomUUID needs HTTPS).
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
   function buttons(items, cls, label) {
     var group = el("div", cls);
     group.setAttribute("role", "group");
@@ -57,6 +65,48 @@
       group.appendChild(b);
     });
     return group;
+  }
+
+  function said(view) {
+    return view.paragraphs.map(function (p) { return p.text; }).join("\n");
+  }
+
+  // After 没帮助: one optional line saying what was wrong, sent with the same rating and kept with it.
+  function commentBox(entry, group, item) {
+    var box = entry.view.feedback.comment;
+    var f = el("form", "comment");
+    f.noValidate = true;
+    var id = "comment-" + item.do.arg;
+    var label = el("label", "label", box.label);
+    label.htmlFor = id;
+    var input = el("input");
+    input.type = "text";
+    input.id = id;
+    input.maxLength = box.max;
+    input.placeholder = box.placeholder;
+    input.autocomplete = "off";
+    input.setAttribute("enterkeyhint", "send");
+    var send = el("button", null, box.send);
+    send.type = "submit";
+    var row = el("div", "row");
+    row.appendChild(input);
+    row.appendChild(send);
+    f.appendChild(label);
+    f.appendChild(row);
+    f.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text) { input.focus(); return; }
+      var body = { action: item.do.action, arg: item.do.arg, comment: text };
+      submit({ body: body, rate: function (view) {
+        entry.commented = said(view);
+        var thanks = el("p", "thanks", entry.commented);
+        group.replaceChild(thanks, f);
+        thanks.scrollIntoView({ block: "nearest" });
+        keep();
+      } });
+    });
+    return f;
   }
 
   function feedback(entry) {
@@ -73,12 +123,16 @@
       b.addEventListener("click", function () {
         submit({ body: item.do, rate: function (view) {
           entry.rated = i;
-          entry.thanks = view.paragraphs.map(function (p) { return p.text; }).join("\n");
+          entry.thanks = said(view);
           all.forEach(function (other, j) {
             other.setAttribute("aria-pressed", j === i ? "true" : "false");
             other.disabled = true;
           });
           group.appendChild(el("p", "thanks", entry.thanks)).scrollIntoView({ block: "nearest" });
+          if (item.do.action === "not_helpful" && fb.comment) {
+            // Not focused: on a phone that would push the keyboard up for what is only an offer.
+            group.appendChild(commentBox(entry, group, item));
+          }
           keep();
         } });
       });
@@ -86,6 +140,12 @@
       return b;
     });
     if (entry.thanks) group.appendChild(el("p", "thanks", entry.thanks));
+    var rated = fb.buttons[entry.rated];
+    if (entry.commented) {
+      group.appendChild(el("p", "thanks", entry.commented));
+    } else if (rated && rated.do.action === "not_helpful" && fb.comment) {
+      group.appendChild(commentBox(entry, group, rated));
+    }
     return group;
   }
 
@@ -147,6 +207,10 @@
 
   function submit(request) {
     if (busy) return Promise.resolve();
+    if (!request.body.message_id) {
+      // A copy with this message's id: a button's action is shared by its presses, a retry keeps the id.
+      request.body = Object.assign({}, request.body, { message_id: newId() });
+    }
     busy = true;
     log.setAttribute("aria-busy", "true");
     problem.hidden = true;
@@ -165,8 +229,10 @@
       if (result.status >= 500 || !result.data) {
         tell(problem.dataset.failed, request);
       } else if (result.status !== 200) {
-        // 429 (too fast) can be retried after a while; a refused question (empty, too long) cannot as it is.
-        tell(result.data.error || problem.dataset.badRequest, result.status === 429 ? request : null);
+        // 429 (too fast) and 409 (its first attempt still being answered) can be retried after a while; a
+        // refused question (empty, too long) cannot as it is.
+        var again = result.status === 429 || result.status === 409;
+        tell(result.data.error || problem.dataset.badRequest, again ? request : null);
       } else if (request.rate) {
         request.rate(result.data);
       } else {
