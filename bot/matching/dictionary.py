@@ -72,6 +72,21 @@ def source_path() -> Path:
     return Path(jieba.__file__).with_name("dict.txt")
 
 
+def common_words(count: int, tags: tuple[str, ...], lengths: range) -> tuple[str, ...]:
+    """jieba's `count` most frequent words of these parts of speech and lengths, most frequent first (ties in
+    the dictionary's order): a general vocabulary, not the knowledge base's, against which a sentence model's
+    "these two words are the same thing" is weighed (mentions.py `similarity`). Read from `dict.txt`
+    (word, frequency, tag per line) in about 0.2 s, only when a sentence model is used."""
+    found: list[tuple[int, int, str]] = []
+    with source_path().open(encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            parts = line.split()
+            if len(parts) == 3 and len(parts[0]) in lengths and parts[2] in tags:
+                found.append((-int(parts[1]), i, parts[0]))
+    found.sort()
+    return tuple(w for _f, _i, w in found[:count])
+
+
 class MainDictionary:
     """`group(c)`: the keys starting with character `c` and their frequencies (shared: never mutate)."""
 

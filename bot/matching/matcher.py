@@ -20,7 +20,16 @@ from bot.matching.decision import Candidate, Decision, Thresholds
 from bot.matching.facts import build_facts
 from bot.matching.facts import fingerprint as facts_fingerprint
 from bot.matching.memo import DecisionMemo
-from bot.matching.mentions import FACT_KINDS, NAME, PERSON, MentionCheck, literally, similarity
+from bot.matching.mentions import (
+    FACT_KINDS,
+    NAME,
+    PERSON,
+    Contrast,
+    MentionCheck,
+    contrast_vocabulary,
+    literally,
+    similarity,
+)
 from bot.matching.normalise import Normalised, Normaliser
 from bot.matching.rank import (
     DIRECTORY_SCALE,
@@ -138,7 +147,12 @@ class Matcher:
         bounds = np.cumsum([0, *(len(d.questions) for d in faq_docs)])
         self._rows = {i: (int(bounds[i]), int(bounds[i + 1])) for i in range(len(faq_docs))}
         self._scale = MEANING_SCALES.get(embedder.name, DIRECTORY_SCALE)
-        self._knowledge = embedder.prepare(questions + [self._detail(q) or q for q in questions], background)
+        # The general vocabulary the fact check weighs the model's word similarities against, encoded with
+        # the knowledge base (and cached with it): its vectors follow the questions' and the details'.
+        self._contrast_words = contrast_vocabulary() if self._scale.fact_rank else ()
+        self._contrast: Contrast | None = None
+        self._knowledge = embedder.prepare(questions + [self._detail(q) or q for q in questions]
+                                           + list(self._contrast_words), background)
         if self._knowledge.error is not None:  # the embedder logged it
             self.embedder = None
 
@@ -249,7 +263,7 @@ class Matcher:
         n = self._question_count
         try:
             credit = meaning_credit(self._cosines(embedder, text, indices, vectors[:n]), self._scale)
-            credit *= detail_agreement(self._cosines(embedder, detail, indices, vectors[n:]), self._scale)
+            credit *= detail_agreement(self._cosines(embedder, detail, indices, vectors[n:2 * n]), self._scale)
         except CheckpointError as exc:  # vectors were cached, the model file broke since: words decide
             self._meaning_failed(exc)
             return ranked
@@ -369,7 +383,17 @@ class Matcher:
         floor = (self._scale.role_word if role else self._scale.fact_word) if embedder is not None else None
         if embedder is None or floor is None:
             return None
-        return similarity(embedder.vector, embedder.vectors, floor)
+        return similarity(embedder.vector, embedder.vectors, floor, None if role else self._fact_contrast())
+
+    def _fact_contrast(self) -> Contrast | None:
+        """The general vocabulary's vectors, once the knowledge base's are ready (until then the cosine alone
+        decides, as the model's first start decides by words)."""
+        if self._contrast is None and self._contrast_words and self._scale.fact_rank:
+            vectors = self._knowledge.array()
+            if vectors is not None:
+                self._contrast = Contrast(self._contrast_words, vectors[2 * self._question_count:],
+                                          self._scale.fact_rank, tuple(self.kb.language.eligible_groups))
+        return self._contrast
 
     def _has_marker(self, n: Normalised) -> bool:
         lang = self.kb.language

@@ -207,6 +207,9 @@ class MeaningScale:
     # The same for the role and the deed a who question names (施工单位, 设计 of 是谁设计的): a role is close to
     # its field (设计 ~ 建筑 0.92), so only a near-synonym counts (推动 ~ 推进 0.96, 帮忙 ~ 帮助 0.97).
     role_word: float | None = None
+    # With fact_word: the entry's word must also be among the resident's word's nearest in a general
+    # vocabulary (mentions.py `Contrast`): fewer than this many everyday words nearer. None: not weighed.
+    fact_rank: int | None = None
 
 
 # e5-small's: `benchmarks/meaning_sweep.py e5-small --grid '{"floor": [0.88, 0.9, 0.92, 0.94], "width": [0.04,
@@ -224,7 +227,7 @@ MEANING_SCALES = {
     # sets): unrelated deeds and roles reach 0.92 (设计 ~ 建筑, 负责 ~ 帮助 0.91, 施工单位 ~ 建设 0.91), the
     # entry's own in other words 0.95 or more (推动 ~ 推进 0.957, 帮忙 ~ 帮助 0.971).
     "e5-small": MeaningScale(floor=0.90, full=0.96, lead=0.01, detail_floor=0.87, detail_full=0.93,
-                             fact_word=0.89, role_word=0.95),
+                             fact_word=0.89, role_word=0.95, fact_rank=3),
 }
 # The model is asked only when the words are unclear *and* found something: a best candidate this likely
 # by words alone. Below it (random characters, a foreign language, spam) the words found nothing the

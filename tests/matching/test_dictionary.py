@@ -124,3 +124,17 @@ def test_the_parsed_dictionary_is_jiebas_own_every_word_prefix_and_total(parsed)
         jiebas, total = jieba.Tokenizer().gen_pfdict(f)
     ours = {k: v for c in parsed._where for k, v in parsed.group(c).items()}
     assert parsed.total == total and ours == jiebas
+
+
+def test_the_general_vocabulary_is_jiebas_most_frequent_words_of_those_kinds():
+    words = dictionary.common_words(50, ("n",), range(2, 4))
+    assert len(words) == 50 and len(set(words)) == 50
+    freq, tag = {}, {}
+    for line in dictionary.source_path().read_text(encoding="utf-8").splitlines():
+        w, f, t = line.split()
+        freq[w], tag[w] = int(f), t
+    assert all(tag[w] == "n" and 2 <= len(w) <= 3 for w in words)
+    assert [freq[w] for w in words] == sorted((freq[w] for w in words), reverse=True)
+    least = freq[words[-1]]
+    assert not any(t == "n" and 2 <= len(w) <= 3 and f > least and w not in words for w, f, t in
+                   ((w, freq[w], tag[w]) for w in freq))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from bot.dialogue.builder import ReplyBuilder
 from bot.knowledge.loader import load_knowledge
 from bot.matching.matcher import Matcher
-from bot.matching.mentions import MentionCheck
+from bot.matching.mentions import Contrast, MentionCheck
 from bot.matching.normalise import Normaliser
 from bot.matching.tokens import plain_tokenizer
 from tests.auxil.kb import entry, make_kb
@@ -96,6 +97,34 @@ def test_the_sentence_model_may_say_a_word_is_the_entry_word_in_other_words(tmp_
 
     assert facts.unstated("公园有卫生室", eid, close) is None
     assert facts.unstated("公园有游泳池", eid, close) == "游泳池"
+
+
+def test_a_word_of_the_same_field_is_not_taken_for_the_entrys_word(matcher):
+    # e5-small puts 作业 as close to the entry's 教育 as paraphrases are to their words; against everyday
+    # words it is not: many (学习, 工作...) are nearer to 作业 than 教育 is.
+    d = matcher.match("主题教育课要交作业吗")
+    assert (d.status, d.entry_id, d.missing_detail) == ("partial", "luhe-theme-education-topics", "作业")
+    d = matcher.match("那座走路过运河的桥开通了没")  # 走路 of the entry's 步行: its nearest everyday word
+    assert (d.status, d.entry_id) == ("answer", "qianhe-xielu-bridge")
+
+
+def _unit(*pairs: tuple[float, float]) -> np.ndarray:
+    return np.array([[x, y] for x, y in pairs], dtype=np.float32)
+
+
+def test_the_entry_word_must_be_among_the_residents_words_nearest_everyday_words():
+    # Resident's word along (1, 0); cosines to the vocabulary: 0.99, 0.98, 0.5.
+    vocabulary = ("学习", "工作", "天气")
+    contrast = Contrast(vocabulary, _unit((0.99, 0.141), (0.98, 0.199), (0.5, 0.866)), rank=2)
+    word = np.array([1.0, 0.0], dtype=np.float32)
+    assert contrast.among_nearest("作业", word, "教育", 0.995)  # nearer than every everyday word
+    assert contrast.among_nearest("作业", word, "教育", 0.985)  # one rival (学习): fewer than 2
+    assert not contrast.among_nearest("作业", word, "教育", 0.9)  # two rivals
+    assert contrast.among_nearest("作业", word, "学习", 0.9)  # the entry's word itself is no rival
+    assert Contrast(("作业本", "作", "天气"), _unit((0.99, 0.141), (0.98, 0.199), (0.5, 0.866)), rank=1) \
+        .among_nearest("作业", word, "教育", 0.9)  # words holding it or inside it are not rivals
+    people = Contrast(vocabulary, _unit((0.99, 0.141), (0.98, 0.199), (0.5, 0.866)), rank=1, people=("孩子",))
+    assert people.among_nearest("小孩子", word, "学校", 0.6)  # groups of people: the cosine alone
 
 
 @pytest.mark.parametrize(("message", "role"), [
