@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
 
 import numpy as np
 
@@ -27,7 +26,6 @@ ANSWER_TF = 0.3  # a token found only in an entry's answer counts for this much 
 SPARSE_SHARE = 25  # fewer postings than 1/25 of the documents: score only the documents they name
 COMMON_SHARE = 0.05  # tokens in more than this share of documents are skipped at recall when others remain
 DOC_SETS = 4096  # documents whose token sets are remembered (coverage asks for ~20 per message)
-_first = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +39,15 @@ class TokenRow:
 
 
 def token_row(texts: Sequence[str], background: str, tokenizer: Tokenizer) -> TokenRow:
-    # Counted by Counter's C loop: this runs for every entry of a cold build.
-    c: Counter[str] = Counter(map(_first, chain.from_iterable(map(tokenizer.index_tokens, texts))))
+    # Counted by Counter's C loop: this runs for every entry of a cold build. The tokens' names only (their
+    # weights are the query's, not the row's), not through `index_tokens`' cache of a few messages.
+    c: Counter[str] = Counter(chain.from_iterable(map(tokenizer.token_names, texts)))
     own = set(c)
     if background:
-        for tok, n in Counter(map(_first, tokenizer.index_tokens(background))).items():
-            c[tok] += ANSWER_TF * n
-    return TokenRow(tuple(c), tuple(c.values()), tuple(t in own for t in c))
+        get = c.get  # not Counter's `c[tok] +=`: its `__missing__` is a Python call per answer-only token
+        for tok, n in Counter(tokenizer.token_names(background)).items():
+            c[tok] = get(tok, 0) + ANSWER_TF * n
+    return TokenRow(tuple(c), tuple(c.values()), tuple(map(own.__contains__, c)))
 
 
 @dataclass(frozen=True)

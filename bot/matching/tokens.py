@@ -9,12 +9,18 @@ import re
 import threading
 import unicodedata
 import weakref
-from collections.abc import Iterable, Iterator
-from functools import cache, lru_cache
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from itertools import chain, pairwise
 from math import log
 
 from bot.matching.dictionary import main_dictionary
 
+# jieba's own patterns (jieba/__init__.py): blocks its cut reads, blanks between them, single letters and digits.
+_RE_HAN = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
+_RE_SKIP = re.compile("(\r\n|\\s)", re.U)
+_ENGLISH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NO_WORD = float("-inf")  # below any route's score (every word's log probability is finite)
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9.+]+")
 _IS_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -33,6 +39,9 @@ UNIGRAM_WEIGHT = 0.3
 NAME_FREQ = 200_000
 WORD_CACHE = 50_000  # texts whose words each tokenizer remembers (a knowledge base's questions, messages)
 TOKEN_CACHE = 4096  # texts whose index tokens it remembers: one message is looked up several times
+# Each kind of index token's weight: bigrams (b) and words (w) fully, their pinyin (p, q) half, one-character
+# words (u) UNIGRAM_WEIGHT.
+_TOKEN_WEIGHT = {"b": 1.0, "p": 0.5, "w": 1.0, "q": 0.5, "u": UNIGRAM_WEIGHT}
 
 _lock = threading.Lock()
 _shared: weakref.WeakValueDictionary[tuple[frozenset[str], bool], Tokenizer] = weakref.WeakValueDictionary()
@@ -69,12 +78,12 @@ class Tokenizer:
             for end in range(1, len(name)):
                 logp.setdefault(name[:end], 0.0)  # jieba looks up prefixes on its way to a longer word
         self._chars: set[str] = set()  # first characters whose main keys `logp` holds
-        self._jieba = _fast_jieba()()
-        self._jieba.LOGP, self._jieba.logtotal, self._jieba.total = logp, self._logtotal, total
-        self._jieba.initialized = True  # jieba's own FREQ stays empty: only the cut below reads a dictionary
+        self._logp = logp
         # Per instance, so that a reload's new names never meet an old snapshot's cached cuts.
         self.words_of = lru_cache(maxsize=WORD_CACHE)(self._words)
         self.index_tokens = lru_cache(maxsize=TOKEN_CACHE)(self._index_tokens)
+        # Tags and answers repeat across a knowledge base's entries: each one's tokens made once.
+        self.token_names = lru_cache(maxsize=TOKEN_CACHE)(self._token_names)
 
     @classmethod
     def for_names(cls, names: Iterable[str], jieba_total: bool = False) -> Tokenizer:
@@ -96,14 +105,14 @@ class Tokenizer:
         new = set(text).difference(self._chars)
         if new:
             self._learn(new)
-        return tuple(w for w in self._jieba.lcut(text, HMM=False) if w.strip())
+        return _cut(text, self._logp.get, -self._logtotal)
 
     def _learn(self, chars: set[str]) -> None:
         """Add the main dictionary's keys starting with `chars` (jieba's cut of a text looks up only
         fragments starting at one of its characters). One `update` per character, names overriding: a
         thread cutting meanwhile sees a character's keys all or none, and a name never at the main
         dictionary's frequency. Marked learnt only once added."""
-        logp = self._jieba.LOGP
+        logp = self._logp
         for c in chars:
             group = self._main.log_group(c, self._logtotal)
             names = self._names_by_char.get(c)
@@ -115,76 +124,108 @@ class Tokenizer:
     def _index_tokens(self, text: str) -> tuple[tuple[str, float], ...]:
         """Weighted tokens of a normalised text: exact bigrams and words count fully, pinyin forms less.
         Cached: one message is looked up several times (small talk, the question, a follow-up reading)."""
-        out: list[tuple[str, float]] = []
-        for b in bigrams(text):
-            out.append(("b:" + b, 1.0))
-            if _IS_CJK.match(b):
-                out.append(("p:" + pinyin(b), 0.5))
+        return tuple((t, _TOKEN_WEIGHT[t[0]]) for t in self.token_names(text))
+
+    def _token_names(self, text: str) -> tuple[str, ...]:
+        """`index_tokens` without their weights (each kind's weight is fixed: `_TOKEN_WEIGHT`), in the same
+        order: what an index row counts, for every text of a cold build. A Chinese run's syllables are looked
+        up once each, its bigrams' pinyin joined from them (`pinyin` of a bigram is its two syllables)."""
+        out: list[str] = []
+        add, extend = out.append, out.extend
+        for run in _CJK_RUN.findall(text):
+            if not _IS_CJK.match(run):  # letters and digits: the run whole, no pinyin
+                add("b:" + run)
+            elif len(run) == 1:
+                add("b:" + run)
+                add("p:" + char_pinyin(run))
+            else:  # each bigram ("b:" + run[i:i + 2]), then its pinyin, made in C loops
+                sounds = list(map(char_pinyin, run))
+                extend(chain.from_iterable(zip(map("b:%s%s".__mod__, pairwise(run)),
+                                               map("p:%s %s".__mod__, pairwise(sounds)), strict=True)))
         for w in self.words(text):
-            if len(w) >= 2 and _IS_CJK.match(w):
-                out.append(("w:" + w, 1.0))
-                out.append(("q:" + pinyin(w), 0.5))
-            elif _IS_CJK.match(w):
-                out.append(("u:" + w, UNIGRAM_WEIGHT))
+            if _IS_CJK.match(w):
+                if len(w) >= 2:
+                    add("w:" + w)
+                    add("q:" + pinyin(w))
+                else:
+                    add("u:" + w)
         return tuple(out)
 
 
-@cache
-def _fast_jieba() -> type:
-    """jieba's tokenizer with its dictionary-only cut (HMM off, what `Tokenizer.words` uses) in one pass.
-
-    jieba builds a dict of every position's word ends, then picks the best route with `max` over a
-    generator of tuples: most of a cold build's time (every question, answer and entry text is cut).
-    Here the same route is found walking back once: the same words (`log(freq) - log(total)` summed the
-    same way, a tie going to the longer word as `max` of (score, end) pairs did), about twice as fast;
-    and each word's `log(freq) - log(total)` is looked up ready (`LOGP`, one lookup per fragment, the same
-    floating-point value), a quarter faster again."""
-    import jieba
-    from jieba import re_eng
-
-    missing = object()
-
-    class FastJieba(jieba.Tokenizer):  # type: ignore[misc]
-        LOGP: dict[str, float]
-        logtotal: float
-
-        def _Tokenizer__cut_DAG_NO_HMM(self, sentence: str) -> Iterator[str]:
-            get = self.LOGP.get
-            alone = -self.logtotal  # a character no word starts with: log(1) - log(total), as jieba has it
-            n = len(sentence)
-            score = [0.0] * (n + 1)
-            end = list(range(n + 1))
-            for k in range(n - 1, -1, -1):
-                best = None
-                i = k
-                lp = get(sentence[k], missing)
-                while lp is not missing:
-                    if lp:  # a word, not only a prefix
-                        s = lp + score[i + 1]
-                        if best is None or s >= best:
-                            best, end[k] = s, i
-                    i += 1
-                    if i >= n:
-                        break
-                    lp = get(sentence[k : i + 1], missing)
-                score[k] = best if best is not None else alone + score[k + 1]
-            x = 0
-            buf = ""
-            while x < n:
-                y = end[x] + 1
-                word = sentence[x:y]
-                if y - x == 1 and re_eng.match(word):
-                    buf += word
+def _cut(text: str, get: Callable[[str], float | None], alone: float) -> tuple[str, ...]:
+    """jieba's `lcut(text, HMM=False)` without its blank pieces, on the dictionary `get` reads (each key's
+    `log(freq) - log(total)`, 0.0 for a prefix of longer words only; `alone`: a character no word starts
+    with, `log(1) - log(total)`). jieba's own steps, in one function: the text split into blocks of Chinese,
+    letters and digits (its `re_han_default`), each cut by `_route`; between blocks each blank run whole
+    (dropped, as blank) and every other character alone."""
+    out: list[str] = []
+    add, extend = out.append, out.extend
+    for block in _RE_HAN.split(text):
+        if not block:
+            continue
+        if _RE_HAN.match(block):
+            extend(_route(block, get, alone))
+        else:
+            for x in _RE_SKIP.split(block):
+                if _RE_SKIP.match(x):
+                    if x.strip():
+                        add(x)
                 else:
-                    if buf:
-                        yield buf
-                        buf = ""
-                    yield word
-                x = y
-            if buf:
-                yield buf
+                    extend(c for c in x if c.strip())
+    return tuple(out)
 
-    return FastJieba
+
+def _route(sentence: str, get: Callable[[str], float | None], alone: float) -> list[str]:
+    """jieba's dictionary-only cut of one block (`__cut_DAG_NO_HMM`): the route of the highest summed log
+    probability, found walking back once instead of building every position's word ends and taking `max`
+    over tuples (most of a cold build's time: every question, answer and entry text is cut). The same words:
+    `log(freq) - log(total)` looked up ready and summed in the same order, a tie going to the longer word as
+    `max` of (score, end) pairs did; single letters and digits glued together as jieba does."""
+    n = len(sentence)
+    score = [0.0] * (n + 1)
+    end = list(range(n + 1))  # a position no word starts at is a word of one character
+    after = 0.0  # score[k + 1]
+    for k in range(n - 1, -1, -1):
+        lp = get(sentence[k])
+        if lp is None:  # no word starts with this character
+            after = score[k] = alone + after
+            continue
+        best = lp + after if lp else _NO_WORD  # 0.0: only a prefix of longer words
+        at = k
+        i = k + 1
+        while i < n:
+            lp = get(sentence[k : i + 1])
+            if lp is None:
+                break
+            if lp:
+                s = lp + score[i + 1]
+                if s >= best:
+                    best = s
+                    at = i
+            i += 1
+        if best == _NO_WORD:
+            after = score[k] = alone + after
+        else:
+            after = score[k] = best
+            end[k] = at
+    out: list[str] = []
+    add = out.append
+    x = 0
+    buf = ""
+    while x < n:
+        y = end[x] + 1
+        word = sentence[x:y]
+        if y - x == 1 and word in _ENGLISH:
+            buf += word
+        else:
+            if buf:
+                add(buf)
+                buf = ""
+            add(word)
+        x = y
+    if buf:
+        add(buf)
+    return out
 
 
 def plain_tokenizer() -> Tokenizer:
