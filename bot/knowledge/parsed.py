@@ -128,7 +128,7 @@ class ParsedFiles:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".entries-", suffix=".json")  # 0600
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(raw, fh, ensure_ascii=False)
+                fh.write(json.dumps(raw, ensure_ascii=False))  # the same text, by the C encoder (`dump` is Python's)
             os.replace(tmp, path)
             tmp = None
             if entries:

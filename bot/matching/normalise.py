@@ -21,7 +21,9 @@ Script = Literal["simplified", "traditional"]
 
 _SPACE_OR_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}]) | (?=[{_CJK}])")
+# A space after or before a Chinese character; written starting with the space itself, so that the search
+# skips to spaces (a pattern starting with a look-behind is tried at every position).
+_SPACE_NEAR_CJK = re.compile(rf" (?:(?<=[{_CJK}] )|(?=[{_CJK}]))")
 
 
 @cache
@@ -61,16 +63,26 @@ def valid_text(text: str) -> str:
 def clean_characters(text: str, max_chars: int) -> str:
     """NFKC, lower case, and no control, format or unpaired surrogate characters."""
     text = unicodedata.normalize("NFKC", valid_text(text[:max_chars])).lower()
-    if not text or max(text) <= "\uffff":  # one C-speed pass over a table: a third of a cold build's normalising
-        return text.translate(_spaced_bmp())
+    if not text or max(text) <= "\uffff":  # one C-speed search of a character class: most texts have none
+        return _spaced_bmp().sub(" ", text)
     return "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
 
 
 @cache
-def _spaced_bmp() -> dict[int, str]:
+def _spaced_bmp() -> re.Pattern[str]:
     """Every character of the Basic Multilingual Plane whose category is C (control, format, surrogate,
-    private use, unassigned) or Z (separators), mapped to a space: `clean_characters`'s rule as a table."""
-    return {c: " " for c in range(0x10000) if unicodedata.category(chr(c))[0] in "CZ"}
+    private use, unassigned) or Z (separators) but the space itself (which stays a space): `clean_characters`'s
+    rule as one character class, in ranges. (A `str.translate` table looked up every character: slower.)"""
+    ranges: list[str] = []
+    start = None
+    for c in range(0x10001):
+        spaced = c < 0x10000 and c != 0x20 and unicodedata.category(chr(c))[0] in "CZ"
+        if spaced and start is None:
+            start = c
+        elif not spaced and start is not None:
+            ranges.append(f"\\U{start:08x}-\\U{c - 1:08x}")
+            start = None
+    return re.compile("[" + "".join(ranges) + "]")
 
 
 def strip_punctuation(text: str) -> str:

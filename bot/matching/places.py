@@ -27,6 +27,8 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress
+from operator import add
 from pathlib import Path
 
 from bot.matching import kept_tables
@@ -187,8 +189,14 @@ class Gazetteer:
         """(start, end, place) of every name in `text`, longest first at each position, not overlapping."""
         out = []
         forms, prefixes = self.forms, self._prefixes
-        i, n = 0, len(text)
-        while i < n:
+        n = len(text)
+        # A name (two characters or more) starts only where two characters begin a form: those positions are
+        # found in C loops (every pair of neighbours looked up at once), the rest of the text is not walked.
+        starts = compress(range(n - 1), map(prefixes.__contains__, map(add, text, text[1:])))
+        free = 0  # the first position not inside a name found
+        for i in starts:
+            if i < free:
+                continue
             # The longest form here: every shorter beginning of it is a beginning of some form. (Trying each
             # length from the longest form's down took most of a large knowledge base's start.)
             size, k = 0, 2
@@ -198,9 +206,7 @@ class Gazetteer:
                 k += 1
             if size:
                 out.append((i, i + size, forms[text[i:i + size]]))
-                i += size
-            else:
-                i += 1
+                free = i + size
         return out
 
 

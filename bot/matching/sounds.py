@@ -54,10 +54,11 @@ class Sounds:
         """`pinyin(text)`, a character per syllable. An empty pinyin is one empty syllable, as `" "` around
         an empty string was."""
         table = self._table
-        new = set(text).difference(self._seen)
-        for c in new:
-            table[ord(c)] = None if c.isspace() else self._add(char_pinyin(c))
-        self._seen |= new
+        if not self._seen.issuperset(text):  # the set of a text's characters made only when one is new
+            new = set(text).difference(self._seen)
+            for c in new:
+                table[ord(c)] = None if c.isspace() else self._add(char_pinyin(c))
+            self._seen |= new
         return text.translate(table) or self._add("")
 
     def join(self, texts: Iterable[str]) -> str:

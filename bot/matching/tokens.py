@@ -102,9 +102,8 @@ class Tokenizer:
         return self.words_of(text) if text else ()
 
     def _words(self, text: str) -> tuple[str, ...]:
-        new = set(text).difference(self._chars)
-        if new:
-            self._learn(new)
+        if not self._chars.issuperset(text):  # the set of a text's characters made only when one is new
+            self._learn(set(text).difference(self._chars))
         return _cut(text, self._logp.get, -self._logtotal)
 
     def _learn(self, chars: set[str]) -> None:
@@ -263,6 +262,8 @@ def char_pinyin(char: str) -> str:
 @lru_cache(maxsize=65_536)  # bigrams and words repeat across a knowledge base's texts
 def pinyin(text: str) -> str:
     """Toneless pinyin, one syllable per character, space separated."""
+    if " " not in text and text.isprintable():  # so no blank character (each is a space or unprintable)
+        return " ".join(map(char_pinyin, text))
     return " ".join(char_pinyin(c) for c in text if not c.isspace())
 
 
