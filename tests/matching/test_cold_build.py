@@ -18,10 +18,12 @@ from itertools import chain
 from operator import itemgetter
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.knowledge.loader import load_knowledge
+from bot.knowledge.yaml_source import Located, YamlProblem, parse_yaml
 from bot.matching.index import ANSWER_TF, TokenRow, token_row
 from bot.matching.matcher import Matcher
 from bot.matching.normalise import clean_characters, strip_punctuation, valid_text
@@ -244,3 +246,118 @@ def test_gazetteer_finds_the_names_walking_every_position_found(kb, matcher):
         assert gaz.find(text) == expected, text
         found += len(expected)
     assert found > 10_000
+
+
+# -- reading YAML (knowledge/yaml_source.py) -------------------------------------------------------------
+
+
+class _ConverterBefore:
+    """yaml_source._Converter before: every key a `Located`, every date constructed again."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.count = 0
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def convert(self, node, depth, key_mark=None):
+        from bot.knowledge.yaml_source import _MAP_TAG, _PLAIN_TAGS, _SEQ_TAG, _STR_TAG, MAX_DEPTH, MAX_NODES
+
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        if id(node) in self.seen:
+            raise YamlProblem(line, col, "anchors and aliases (& and *) are not allowed; write the value out")
+        self.seen.add(id(node))
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlProblem(line, col, f"too many values (over {MAX_NODES:,}); split the file")
+        if depth > MAX_DEPTH:
+            raise YamlProblem(line, col, f"nesting is too deep (more than {MAX_DEPTH} levels)")
+        kl, kc = (key_mark.line + 1, key_mark.column + 1) if key_mark else (line, col)
+        if isinstance(node, yaml.MappingNode):
+            self._check_tag(node, _MAP_TAG)
+            out = {}
+            for key_node, value_node in node.value:
+                key = self.convert(key_node, depth + 1)
+                if not isinstance(key.value, str):
+                    raise YamlProblem(key.line, key.column, "keys must be plain words such as `answer`")
+                if key.value in out:
+                    raise YamlProblem(key.line, key.column, f"key `{key.value}` appears twice in this block")
+                out[key.value] = self.convert(value_node, depth + 1, key_node.start_mark)
+            return Located(out, line, col, kl, kc)
+        if isinstance(node, yaml.SequenceNode):
+            self._check_tag(node, _SEQ_TAG)
+            return Located([self.convert(n, depth + 1) for n in node.value], line, col, kl, kc)
+        if node.tag == _STR_TAG:
+            return Located(node.value, line, col, kl, kc)
+        if node.tag not in _PLAIN_TAGS:
+            raise YamlProblem(line, col, f"tag `{node.tag}` is not allowed; remove it")
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return Located(node.value, line, col, kl, kc)
+            raise YamlProblem(line, col, f"cannot read this value: {exc}") from None
+        return Located(value, line, col, kl, kc)
+
+    @staticmethod
+    def _check_tag(node, expected):
+        if node.tag != expected:
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            raise YamlProblem(line, col, f"tag `{node.tag}` is not allowed; remove it")
+
+
+def _read_before(text: str):
+    """(Located tree, None) or (None, (line, column, message)), as parse_yaml read a text before."""
+    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    try:
+        return (_ConverterBefore().convert(node, 0) if node is not None else None), None
+    except YamlProblem as exc:
+        return None, (exc.line, exc.column, exc.message)
+    except Exception as exc:  # `!!timestamp nonsense` fails inside PyYAML (AttributeError), before and now
+        return None, repr(exc)
+
+
+def _read_now(text: str):
+    try:
+        return parse_yaml(text.encode("utf-8")), None
+    except YamlProblem as exc:
+        return None, (exc.line, exc.column, exc.message)
+    except Exception as exc:
+        return None, repr(exc)
+
+
+def _same_tree(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    if (a.line, a.column, a.key_line, a.key_column) != (b.line, b.column, b.key_line, b.key_column):
+        return False
+    if isinstance(a.value, dict):
+        return (isinstance(b.value, dict) and list(a.value) == list(b.value)
+                and all(_same_tree(a.value[k], b.value[k]) for k in a.value))
+    if isinstance(a.value, list):
+        return (isinstance(b.value, list) and len(a.value) == len(b.value)
+                and all(_same_tree(x, y) for x, y in zip(a.value, b.value, strict=True)))
+    return type(a.value) is type(b.value) and (a.value == b.value or a.value != a.value)  # NaN is itself
+
+
+_ODD_DOCUMENTS = [
+    "a: 1\nb: 2.5\nc: yes\nd: ~\ne: 2021-12-28\nf: 2021-02-30\ng: 2021-12-28 10:00:00\nh: '2021-12-28'\n",
+    "- 2021-12-28\n- 2021-12-28\n- 2022-01-01\n- 2021-13-01\n- 2021-13-01\n- .nan\n- .inf\n- 0x1F\n- 0o17\n- 1_000\n",
+    "- on\n- off\n- Yes\n- NO\n- true\n- null\n- Null\n- ''\n- \"\"\n- ~\n- +1\n- -1\n- .5\n- 1e3\n- 。\n",
+    "- =\n", "- <<\n",
+    "- !!str 12\n- !!int '12'\n- !!float 1\n- !!bool yes\n- !!null ''\n- ! 12\n- !!timestamp 2021-12-28\n",
+    "{1: a}\n", "{[a]: b}\n", "{a: 1, a: 2}\n", "a: &x 1\nb: *x\n", "- !!python/object:os.system x\n",
+    "!!str {a: 1}\n", "!!map [a]\n", "? - a\n: b\n", "a:\n  b:\n    c: [1, {d: e}]\n", "[" * 50 + "]" * 50,
+    "- !!binary aGVsbG8=\n", "- !!timestamp nonsense\n", "- !!int nonsense\n", "- !!bool maybe\n",
+    "id: x\ntitle: 标题\ntopic: 话题\ntags: [天时名苑, 2021]\nfollow_ups: []\nyes: no\n",
+]
+
+
+def test_yaml_is_read_as_before(kb):
+    files = sorted((ROOT / "knowledge").glob("*.yaml")) + sorted((ROOT / "tests" / "data").glob("*.yaml"))
+    files += sorted((ROOT / "intents").glob("*.yaml"))
+    texts = [f.read_text(encoding="utf-8") for f in files] + _ODD_DOCUMENTS
+    for text in texts:
+        (before, problem_before), (now, problem_now) = _read_before(text), _read_now(text)
+        assert problem_now == problem_before, text[:200]
+        assert _same_tree(before, now), text[:200]
+    assert sum(_read_now(t)[1] is not None for t in _ODD_DOCUMENTS) >= 10  # the refusals were compared too
