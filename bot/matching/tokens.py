@@ -11,8 +11,8 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from itertools import chain, pairwise
 from math import log
+from operator import concat
 
 from bot.matching.dictionary import main_dictionary
 
@@ -137,10 +137,13 @@ class Tokenizer:
             elif len(run) == 1:
                 add("b:" + run)
                 add("p:" + char_pinyin(run))
-            else:  # each bigram ("b:" + run[i:i + 2]), then its pinyin, made in C loops
+            else:  # each bigram ("b:" + run[i:i + 2]), then its pinyin ("p:" + one syllable + " " + the next)
+                n = len(run) - 1
                 sounds = list(map(char_pinyin, run))
-                extend(chain.from_iterable(zip(map("b:%s%s".__mod__, pairwise(run)),
-                                               map("p:%s %s".__mod__, pairwise(sounds)), strict=True)))
+                pairs: list[str] = [""] * (2 * n)
+                pairs[0::2] = ["b:" + run[i : i + 2] for i in range(n)]
+                pairs[1::2] = map(concat, map("p:".__add__, sounds), map(" ".__add__, sounds[1:]))
+                extend(pairs)
         for w in self.words(text):
             if _IS_CJK.match(w):
                 if len(w) >= 2:
