@@ -142,12 +142,16 @@ class Gazetteer:
         # The home county's own towns (西集, 宋庄): not other places as such, but another one than an entry's
         # own town is (scope.py `foreign`).
         self.home_towns: dict[str, Place] = {}
+        # ...and those whose short name is an ordinary word (梨园): a town only before a kind word (梨园社区).
+        self.home_towns_before_kind: dict[str, Place] = {}
         for p in places:
             if p.level == "town" and p.province == home_province and (
                     p.county in home or _DISTRICT.sub("", p.county) in home):
                 for form in self.forms_of(p):
                     if len(form) >= 2 and (form == p.name or form not in ordinary):
                         self.home_towns.setdefault(form, p)
+                    elif len(form) >= 2:
+                        self.home_towns_before_kind.setdefault(form, p)
                 continue
             if p.level == "town" and p.province not in near | {home_province}:
                 continue

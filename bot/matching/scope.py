@@ -138,12 +138,16 @@ class ScopeChecker:
         own = self._entry_towns(entry)
         if not own:
             return None
-        return next((t for t in self._towns_in(text) if t not in known and t not in own), None)
+        towns = self._towns_in(text)
+        if own.intersection(towns):
+            return None  # 梨园社区的居民能去潞城社区卫生服务中心…: the entry's own place is asked about, from another
+        return next((t for t in towns if t not in known and t not in own), None)
 
     def own_town(self, place: str, entry: Entry) -> str | None:
         """The entry's own town (西集镇) when `place` is another town of the home county: what a reply says the
         facts are for, rather than the whole knowledge base's place. None otherwise."""
-        home_towns = self._tables()[0].home_towns
+        gaz = self._tables()[0]
+        home_towns = gaz.home_towns | gaz.home_towns_before_kind
         if place not in home_towns:
             return None
         own = sorted(self._entry_towns(entry), key=longest_first)
@@ -158,15 +162,22 @@ class ScopeChecker:
         return towns
 
     def _towns_in(self, text: str) -> list[str]:
-        """The home county's towns named in `text`, on jieba's word boundaries (通运 is no town in 交通运输)."""
-        home_towns = self._tables()[0].home_towns
-        candidates = [form for form in home_towns if form in text]
-        if not candidates:
+        """The home county's towns named in `text`, on jieba's word boundaries (通运 is no town in 交通运输) or
+        before a kind word; a town whose short name is an ordinary word only before a kind word (梨园社区, not
+        梨园 alone)."""
+        gaz = self._tables()[0]
+        candidates = [form for form in gaz.home_towns if form in text]
+        before_kind = [form for form in gaz.home_towns_before_kind if form in text]
+        if not candidates and not before_kind:
             return []
         spans = _spans(text, self.words(text))
         starts, ends = {a for a, _b, _t in spans}, {b for _a, b, _t in spans}
+        # A town opening a longer name before its kind word is named too (潞城社区卫生服务中心, one word to jieba).
         return [form for form in candidates
-                if any(i in starts and i + len(form) in ends for i in _occurrences(text, form))]
+                if any(i in starts and (i + len(form) in ends or text.startswith(self.kinds, i + len(form)))
+                       for i in _occurrences(text, form))] + \
+               [form for form in before_kind
+                if any(i in starts and text.startswith(self.kinds, i + len(form)) for i in _occurrences(text, form))]
 
     def _sounded(self, name: str, sound: str) -> bool:
         """Whether a text of the topic (`sound`) holds `name`'s syllables in a row."""

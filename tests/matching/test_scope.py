@@ -120,6 +120,9 @@ def test_no_labelled_answerable_question_is_held_to_be_elsewhere(matcher, scope,
 @pytest.mark.parametrize(("message", "entry_id", "place"), [
     ("张家湾镇那边民宿有接去环球影城的车吗", "xiji-homestay-shuttle", "张家湾"),  # the entry is 西集's
     ("玉桥那片的老电缆换了没有", "yangzhuang-cables", "玉桥"),  # the entry is 杨庄's
+    # 梨园 is an ordinary word (a pear orchard) alone, a town before a kind word; the entry's own town opens its
+    # name 潞城社区卫生服务中心, which jieba keeps as one word
+    ("梨园社区卫生服务中心做隔离点检测吗", "lucheng-isolation-testing", "梨园"),
 ])
 def test_another_town_of_the_home_county_is_another_place_for_an_entry_about_one_town(matcher, message, entry_id,
                                                                                        place):
@@ -135,6 +138,11 @@ def test_the_reply_says_the_facts_are_the_entrys_own_towns_not_the_whole_countys
     d = matcher.match("张家湾镇那边民宿有接去环球影城的车吗")
     text = ReplyBuilder(bundled_kb, dt.date(2026, 11, 29)).build(d).text
     assert "“张家湾" in text and "西集镇的情况供参考" in text and bundled_kb.scope.label not in text
+
+
+def test_a_resident_of_another_town_asking_about_the_entrys_own_place_is_answered(matcher):
+    d = matcher.match("梨园社区的居民能去潞城社区卫生服务中心做检测吗")
+    assert (d.status, d.entry_id, d.other_place) == ("answer", "lucheng-isolation-testing", None)
 
 
 def test_a_town_of_the_home_county_is_home_for_an_entry_about_the_whole_county(matcher, scope):
