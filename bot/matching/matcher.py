@@ -477,8 +477,19 @@ class Matcher:
         place = self.scope.foreign(decision.normalised.text, entry)
         if place is None:
             return decision
-        return replace(decision, status="partial", other_place=place, where=self.scope.own_town(place, entry),
-                       choices=())
+        return replace(decision, status="partial", other_place=self._as_written(place, decision.normalised.raw),
+                       where=self.scope.own_town(place, entry), choices=())
+
+    def _as_written(self, name: str, raw: str) -> str:
+        """`name` (found in the normalised message) as the resident wrote it: 十一学校, not 11学校; 國貿, not 国贸.
+        The shortest stretch of their message that normalises to it; the name itself when none does."""
+        if name in raw:
+            return name
+        for size in range(max(1, len(name) - 2), len(name) + 4):
+            for i in range(len(raw) - size + 1):
+                if self.normalise.basic(raw[i:i + size]) == name:
+                    return raw[i:i + size]
+        return name
 
     def check_asked(self, decision: Decision, asked: list[Asked] | str) -> Decision:
         """An entry that does not state the kind of detail asked for (a fee, a size, an address...) must not

@@ -19,6 +19,7 @@ Names are found in the normalised message by:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -42,6 +43,10 @@ _INSTITUTION_GAP = 4  # 潞城社区卫生服务中心: characters between the n
 _UNKNOWN = "\0"  # marks a name found as a run of characters (see `_unknown_names`)
 # One-character words that jieba tags as parts of names (宋 nr, 庄 nr): a run of them is a name it lacks.
 SINGLE_NAME_TAGS = frozenset({"nr", "nrt", "nz", "ns", "ng"})
+# A school known by its number (二中, 101中学, 十一学校): the number, then a kind word of up to four characters.
+_NUMBER = re.compile(r"第?(?:[一二三四五六七八九十]+|\d+)")
+_KIND_MAX = 4
+_SCHOOL_ABBREVIATIONS = frozenset({"中", "小"})  # 二中 for 第二中学, 一小 for 第一小学: grammar, not a list of names
 
 
 class ScopeChecker:
@@ -226,6 +231,7 @@ class ScopeChecker:
             elif len(token) >= TAGGED_NAME_MIN and tags.tag(token) in STANDALONE_TAGS:
                 found.append((a, token, token))
                 taken.update(range(a, b))
+        found.extend(self._numbered_schools(text, starts, ends, taken))
         found.extend(self._unknown_names(spans, tags, taken))
         found.extend(self._possessor(spans, tags, taken))
         found.extend(self._scope_words(text))
@@ -253,6 +259,23 @@ class ScopeChecker:
         if token != kind and tags.tag(token) in NAME_TAGS:
             return (a, token, token)
         return None
+
+    def _numbered_schools(self, text: str, starts: set[int], ends: set[int],
+                          taken: set[int]) -> list[tuple[int, str, str]]:
+        """Schools known by a number (二中, 北京八中 after its city, 十一学校: 11学校 once normalised), which jieba
+        knows as no name: a number opening a word, then an institution's kind word (`institutions`) or the
+        abbreviations 中/小 (第二中学, 第一小学) ending one. 3小时 is not one: 小时 is one word."""
+        out = []
+        for m in _NUMBER.finditer(text):
+            a = m.start()
+            if a not in starts:
+                continue
+            b = next((m.end() + size for size in range(1, _KIND_MAX + 1) if m.end() + size in ends
+                      and text[m.end():m.end() + size] in self.institutions | _SCHOOL_ABBREVIATIONS), None)
+            if b is not None and not taken.intersection(range(a, b)):
+                out.append((a, text[a:b], text[a:b]))
+                taken.update(range(a, b))
+        return out
 
     @staticmethod
     def _unknown_names(spans: list[tuple[int, int, str]], tags: Tags, taken: set[int]) -> list[tuple[int, str, str]]:

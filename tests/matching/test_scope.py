@@ -140,6 +140,21 @@ def test_the_reply_says_the_facts_are_the_entrys_own_towns_not_the_whole_countys
     assert "“张家湾" in text and "西集镇的情况供参考" in text and bundled_kb.scope.label not in text
 
 
+@pytest.mark.parametrize(("message", "place"), [
+    ("北京八中课后有哪些社团", "八中"),  # 第八中学 by its number: jieba knows 八中 as no name
+    ("101中学的社团有哪些", "101中学"),
+    ("十一学校哪些学生能留下来延时托管", "十一学校"),  # named as written, not as normalised (11学校)
+])
+def test_a_school_known_by_its_number_is_another_school(matcher, message, place):
+    d = matcher.match(message)
+    assert d.status == "partial" and d.other_place == place
+
+
+def test_a_number_before_a_word_holding_a_kind_character_is_no_school(matcher):
+    d = matcher.match("潞河附校延时托管要3小时吗")  # 小时 is one word, not 3小
+    assert d.other_place is None
+
+
 def test_a_resident_of_another_town_asking_about_the_entrys_own_place_is_answered(matcher):
     d = matcher.match("梨园社区的居民能去潞城社区卫生服务中心做检测吗")
     assert (d.status, d.entry_id, d.other_place) == ("answer", "lucheng-isolation-testing", None)
