@@ -50,7 +50,16 @@ _SHORTEN = re.compile(r"(省|市|特别行政区|(?:[\u4e00-\u9fff]{1,4}族)*自
 # An autonomous prefecture is called by its place name (延边朝鲜族自治州 → 延边).
 _PREFECTURE = re.compile(r"^([\u4e00-\u9fff]{2,}?)(?:[\u4e00-\u9fff]{1,4}族)+自治州$")
 _DISTRICT = re.compile(r"(区|县)$")
-_TOWN = re.compile(r"(街道|地区|(?:[\u4e00-\u9fff]{1,4}族)*(?:乡|镇)|苏木)$")  # 望京街道, 于家务回族乡
+# China's 55 minority nationalities, by the names divisions carry before 族: an ethnic township's short name is
+# what comes before them (于家务回族乡 → 于家务). Any four characters before 族 took the name too (于家务回族 as one
+# "nationality" left nothing).
+_NATIONALITIES = str.split(
+    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 "
+    "哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 "
+    "土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 "
+    "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
+)
+_TOWN = re.compile(rf"(街道|地区|(?:(?:{'|'.join(_NATIONALITIES)})族)*(?:乡|镇)|苏木)$")  # 望京街道, 于家务回族乡
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +130,9 @@ def jieba_tags() -> Tags:
     with jieba.get_dict_file() as f:
         raw = f.read()
     # Keyed by the gazetteer too (which two-character place names are ordinary words depends on it), and by
-    # the tag sets that sort the words (a code change must not read an old table).
-    rules = repr((sorted(NAME_TAGS), sorted(GRAMMAR_TAGS), GRAMMAR_MAX_CHARS)).encode()
+    # the tag sets that sort the words and the rules that shorten names (a code change must not read an old table).
+    rules = repr((sorted(NAME_TAGS), sorted(GRAMMAR_TAGS), GRAMMAR_MAX_CHARS, _TOWN.pattern, _SHORTEN.pattern,
+                  _DISTRICT.pattern)).encode()
     source = raw + DATA.read_bytes() + EXTRA.read_bytes() + rules
 
     def make() -> dict[str, list[str]]:

@@ -78,6 +78,9 @@ def test_towns_of_the_home_county_are_home_and_ordinary_words_are_not_towns():
     assert "梨园" not in g.forms
     assert "燕郊镇" in g.forms and "燕郊" not in g.forms  # nearby province: the full name only
     assert "西亭镇" not in g.forms  # 江苏省 南通市 通州区: another province's 通州 is not home, and is far
+    # An ethnic township is known by what comes before its nationality: 于家务回族乡 → 于家务, a home town.
+    assert g.home_towns["于家务"].name == "于家务回族乡"
+    assert "梨园" in g.home_towns_before_kind and "梨园" not in g.home_towns
 
 
 def test_ambiguous_county_names_need_their_suffix():
@@ -123,6 +126,7 @@ def test_no_labelled_answerable_question_is_held_to_be_elsewhere(matcher, scope,
     # 梨园 is an ordinary word (a pear orchard) alone, a town before a kind word; the entry's own town opens its
     # name 潞城社区卫生服务中心, which jieba keeps as one word
     ("梨园社区卫生服务中心做隔离点检测吗", "lucheng-isolation-testing", "梨园"),
+    ("于家务的民宿是什么经营模式", "xiji-homestay-model", "于家务"),  # 于家务回族乡, the entry is 西集's
 ])
 def test_another_town_of_the_home_county_is_another_place_for_an_entry_about_one_town(matcher, message, entry_id,
                                                                                        place):
