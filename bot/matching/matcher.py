@@ -39,6 +39,7 @@ from bot.matching.rank import (
     Features,
     Query,
     combine,
+    coverages,
     detail_agreement,
     features,
     meaning_credit,
@@ -228,6 +229,7 @@ class Matcher:
         top = hits[0][1]
         docs = [self.docs[i] for i, _ in hits]
         sims = similarities(q, docs)
+        covers = coverages(focus or q, self.index, [i for i, _ in hits])
         scored = []
         for row, (i, bm25) in enumerate(hits):
             doc = docs[row]
@@ -236,7 +238,7 @@ class Matcher:
                 prior += 1.0
             if doc.key in prior_ids:
                 prior += 0.5
-            scored.append((features(q, doc, i, self.index, bm25, top, sims[row], focus), prior, i))
+            scored.append((features(q, doc, i, self.index, bm25, top, sims[row], focus, covers[row]), prior, i))
         out = self._order([Scored(self.docs[i], combine(f, prior), i) for f, prior, i in scored])
         # Words decide when they are clear. Otherwise (a paraphrase such as 公司招不到人 for 招工难) the
         # sentence model weighs in; not for a follow-up (`said`), whose few words mean little alone. It

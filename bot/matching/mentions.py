@@ -151,6 +151,7 @@ class MentionCheck:
         self._home = tuple(normaliser.question(h) for h in kb.scope.home if h)
         self._by_id = kb.by_id
         self._said: dict[str, tuple[str, tuple[str, ...], str]] = {}
+        self._texts: dict[str, str] = {}  # entries whose text alone was read (`_text`)
         self._lock = threading.Lock()
 
     def unstated(self, core: str, entry_id: str, close: Callable[[str, tuple[str, ...]], float]) -> str | None:
@@ -197,8 +198,11 @@ class MentionCheck:
         """第三批, 第二期, 第1次 asked of an entry that never names that one (it says 2次 in all, or 第一批): the
         entry's facts are of the others or of all of them together. Named as the resident wrote it (`said`:
         their message; 第一次, which the normalised text writes 第1次)."""
-        own = {(_number(n), m) for n, m in _ORDINAL.findall(self._entry(entry_id)[0])}
-        for n, m in _ORDINAL.findall(text):
+        asked = _ORDINAL.findall(text)
+        if not asked:  # most questions name none: the entry's text is not read (at 100,000 entries, not yet read)
+            return None
+        own = {(_number(n), m) for n, m in _ORDINAL.findall(self._text(entry_id))}
+        for n, m in asked:
             if (_number(n), m) not in own:
                 written = next((f"第{k}{w}" for k, w in _ORDINAL.findall(said)
                                 if w == m and _number(k) == _number(n)), None)
@@ -209,9 +213,8 @@ class MentionCheck:
         """A year or a period a count or an amount is asked for (2020年, 上半年, 周末, 国庆) that the entry never
         names: its figure is for another span (the year as a whole, 2021). Words of relative time (今年, 现在:
         `fact_light_words`) are the resident's now, which no entry dated as of its source can be held to."""
-        own = self._entry(entry_id)[0]
         for year in _YEAR.findall(text):
-            if year not in own:
+            if year not in self._text(entry_id):
                 return year
         for w in self._words(text):
             if not self._is_word(w) or all(c in self._light_chars for c in w):
@@ -335,12 +338,24 @@ class MentionCheck:
     def _content(self, w: str) -> bool:
         return self._is_word(w) and not (pos_of(w) or "x").startswith(_FUNCTION)
 
-    def _entry(self, entry_id: str) -> tuple[str, tuple[str, ...], str]:
+    def _text(self, entry_id: str) -> str:
+        """The entry's own words as one normalised text (what `_entry` cuts): all that the ordinal and period
+        checks read, so they do not cut it (a first question about an entry of a large knowledge base)."""
         said = self._said.get(entry_id)
-        if said is None:
+        if said is not None:
+            return said[0]
+        text = self._texts.get(entry_id)
+        if text is None:
             e: Entry = self._by_id[entry_id]
             parts = [e.answer, e.title, e.topic, *e.questions, *e.tags]
             text = " ".join(self._normaliser.question(p) for p in parts)
+            self._texts[entry_id] = text  # one reference assignment: threads may race harmlessly
+        return text
+
+    def _entry(self, entry_id: str) -> tuple[str, tuple[str, ...], str]:
+        said = self._said.get(entry_id)
+        if said is None:
+            text = self._text(entry_id)
             # Content words (not 什么, 哪些, 已经): what the resident's words are compared with.
             words = tuple(sorted({w for w in self._words(text) if self._content(w)}))
             said = (text, words, " ".join(pinyin(w) for w in words))

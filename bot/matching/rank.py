@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.matching.index import RecallIndex
+from bot.matching.index import DOC_SETS, RecallIndex
 from bot.matching.tokens import Tokenizer, bigrams, is_cjk, pinyin
 
 
@@ -32,6 +33,8 @@ class Query:
     pinyin: str
     bigrams: tuple[tuple[str, str, float], ...]  # (bigram token, pinyin token, rarity) once per query
     terms: frozenset[str]  # key terms of the knowledge base found in the text
+    # The bigrams' tokens as `index.token_id` numbers them, (bigram, pinyin) each; empty without an index.
+    ids: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def of(cls, text: str, lexicon: frozenset[str], tokenizer: Tokenizer, index: RecallIndex | None = None) -> Query:
@@ -40,7 +43,8 @@ class Query:
                       for b, share in weighted_bigrams(text, words))
         grams += tuple(("u:" + w, "u:" + w, UNIGRAM_SHARE * (index.token_idf("u:" + w) if index else 1.0))
                        for w in words if len(w) == 1 and is_cjk(w))
-        return cls(text, " ".join(words), pinyin(text), grams, names_in(text, lexicon))
+        ids = tuple((index.token_id(t), index.token_id(p)) for t, p, _w in grams) if index else ()
+        return cls(text, " ".join(words), pinyin(text), grams, names_in(text, lexicon), ids)
 
 
 def names_in(text: str, lexicon: frozenset[str]) -> frozenset[str]:
@@ -101,7 +105,6 @@ def similarities(q: Query, docs: list[Document]) -> np.ndarray:
 
     Each measure over all candidate questions at once (`cdist`, a third of the time of a Python loop over
     a hundred questions), then the maximum per document."""
-    owners = np.fromiter((i for i, d in enumerate(docs) for _ in d.questions), dtype=np.intp)
     texts = [t for d in docs for t in d.questions]
     char = process.cdist([q.text], texts, scorer=fuzz.ratio)[0]
     tok = (process.cdist([q.words], [w for d in docs for w in d.question_words], scorer=fuzz.token_set_ratio)[0]
@@ -114,22 +117,31 @@ def similarities(q: Query, docs: list[Document]) -> np.ndarray:
     else:
         partial = np.zeros(len(texts))
     out = np.zeros((len(docs), 4))
+    counts = [len(d.questions) for d in docs]
+    if docs and all(counts):
+        # Each document's questions are consecutive: the maximum of each run at once (a maximum, so in any
+        # order the same value), at least 0 as the zeros it was taken with.
+        starts = np.cumsum([0, *counts[:-1]])
+        for col, values in enumerate((char, tok, py, partial)):
+            out[:, col] = np.maximum(np.maximum.reduceat(values / 100, starts), 0.0)
+        return out
+    owners = np.fromiter((i for i, d in enumerate(docs) for _ in d.questions), dtype=np.intp)
     for col, values in enumerate((char, tok, py, partial)):
         np.maximum.at(out[:, col], owners, values / 100)
     return out
 
 
 def features(q: Query, doc: Document, doc_index: int, index: RecallIndex, bm25: float, bm25_top: float,
-             sims: np.ndarray, focus: Query | None = None) -> Features:
+             sims: np.ndarray, focus: Query | None = None, cover: float | None = None) -> Features:
     """Features of one candidate; `focus` (what the resident wrote, before context was added) decides
-    coverage and name agreement when given."""
+    coverage and name agreement when given. `cover`: its coverage, computed beforehand (`coverages`)."""
     char, tok, py, partial = sims
     return Features(
         char=float(char),
         partial=float(partial),
         tokens=float(tok),
         pinyin=float(py),
-        coverage=coverage(focus or q, index, doc_index),
+        coverage=coverage(focus or q, index, doc_index) if cover is None else cover,
         key_terms=key_term_agreement(focus or q, doc),
         bm25=bm25 / bm25_top if bm25_top > 0 else 0.0,
     )
@@ -146,18 +158,46 @@ ANSWER_CREDIT = 0.5
 def coverage(q: Query, index: RecallIndex, doc_index: int) -> float:
     """Share of the message's bigrams (weighted by rarity) that the document contains, typos allowed,
     scaled down for messages too short to tell entries apart."""
-    tokens = index.doc_tokens(doc_index)
-    background = index.background_tokens(doc_index)
-    total = got = 0.0
-    for tok, ptok, weight in q.bigrams:
+    return coverages(q, index, [doc_index])[0]
+
+
+def coverages(q: Query, index: RecallIndex, doc_indices: Sequence[int]) -> list[float]:
+    """`coverage` of each document. Per bigram, in the message's order: its full weight when the document's
+    own texts have it, 0.8 of it when they have its pinyin, ANSWER_CREDIT of it when only its answer has it.
+    A small index (`DOC_SETS` documents or fewer) looks each up in the document's remembered token sets; a
+    large one reads all the candidates at once (`RecallIndex.presence`) and adds up with `cumsum` (one
+    addition after another, as the loop adds; adding 0.0 for a bigram not found changes nothing): the same
+    figures to the last bit either way."""
+    if not doc_indices:
+        return []
+    ids = q.ids or tuple((index.token_id(t), index.token_id(p)) for t, p, _w in q.bigrams)
+    total = 0.0
+    for _t, _p, weight in q.bigrams:
         total += weight
-        if tok in tokens:
-            got += weight
-        elif ptok in tokens:
-            got += 0.8 * weight
-        elif tok in background:
-            got += ANSWER_CREDIT * weight
-    return got / max(total, COVERAGE_MASS) if total else 0.0
+    if not total:
+        return [0.0] * len(doc_indices)
+    mass = max(total, COVERAGE_MASS)
+    if index.size <= DOC_SETS:
+        out = []
+        for doc in doc_indices:
+            tokens, background = index.token_ids(doc)
+            got = 0.0
+            for (_t, _p, weight), (tok, ptok) in zip(q.bigrams, ids, strict=True):
+                if tok in tokens:
+                    got += weight
+                elif ptok in tokens:
+                    got += 0.8 * weight
+                elif tok in background:
+                    got += ANSWER_CREDIT * weight
+            out.append(got / mass)
+        return out
+    n = len(ids)
+    own, background = index.presence(doc_indices, [t for t, _p in ids] + [p for _t, p in ids])
+    weights = np.array([w for _t, _p, w in q.bigrams], dtype=np.float64)
+    credit = np.where(own[:, :n], weights,
+                      np.where(own[:, n:], 0.8 * weights,
+                               np.where(background[:, :n], ANSWER_CREDIT * weights, 0.0)))
+    return [g / mass for g in np.cumsum(credit, axis=1)[:, -1].tolist()]
 
 
 def key_term_agreement(q: Query, doc: Document) -> float:

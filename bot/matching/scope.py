@@ -140,13 +140,15 @@ class ScopeChecker:
     def _other_home_town(self, text: str, entry: Entry, known: str) -> str | None:
         """A town of the home county (张家湾) asked of an entry about a place in another one (西集's homestays):
         another place. Asked of an entry about the whole county (一键呼), it is the resident's own: home."""
+        asked = self._towns_in(text)
+        if not asked:  # most messages name no town: the entry's towns are not read (a cut of all its text)
+            return None
         own = self._entry_towns(entry)
         if not own:
             return None
-        towns = self._towns_in(text)
-        if own.intersection(towns):
+        if own.intersection(asked):
             return None  # 梨园社区的居民能去潞城社区卫生服务中心…: the entry's own place is asked about, from another
-        return next((t for t in towns if t not in known and t not in own), None)
+        return next((t for t in asked if t not in known and t not in own), None)
 
     def own_town(self, place: str, entry: Entry) -> str | None:
         """The entry's own town (西集镇) when `place` is another town of the home county: what a reply says the
