@@ -390,7 +390,7 @@ class Matcher:
     def _fact_contrast(self) -> Contrast | None:
         """The general vocabulary's vectors, once the knowledge base's are ready (until then the cosine alone
         decides, as the model's first start decides by words)."""
-        if self._contrast is None and self._contrast_words and self._scale.fact_rank:
+        if self._contrast is None and self._contrast_words and self._scale.fact_rank is not None:
             vectors = self._knowledge.array()
             if vectors is not None:
                 self._contrast = Contrast(self._contrast_words, vectors[2 * self._question_count:],

@@ -107,9 +107,9 @@ def contrast_vocabulary() -> tuple[str, ...]:
 class Contrast:
     """A small model's cosines between single words are all high (e5-small: 抵押 ~ 贷款 0.918, 家具 ~ 住房
     0.933, but 单位 ~ 组织 0.913), so no line on the cosine alone tells "the same thing in other words" from
-    "a thing of the same field". Against a general vocabulary (jieba's most frequent words) it shows: 公司's
-    nearest word there is 企业 itself, while dozens of everyday words (担保, 利息...) are nearer to 抵押 than
-    the entry's 贷款 is. The entry's word counts as the resident's in other words only when fewer than `rank`
+    "a thing of the same field". Against a general vocabulary (jieba's most frequent words) it shows: no
+    everyday word is nearer to 公司 than 企业 is, while 运动, 汽车 and 电子 are nearer to 电动车 than the entry's
+    出行 is. The entry's word counts as the resident's in other words only when fewer than `rank`
     vocabulary words are nearer (words containing the resident's word, or inside it, are not rivals).
 
     Groups of people (`people`: language.yaml `eligible_groups`, 孩子, 居民) are weighed by the cosine alone:

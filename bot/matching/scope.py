@@ -65,6 +65,7 @@ class ScopeChecker:
         self.home = tuple(sorted({norm(h) for h in s.home} | set(s.home), key=longest_first))
         self.kinds = tuple(sorted({norm(k) for k in s.kinds}, key=longest_first))
         self.institutions = frozenset(norm(k) for k in s.institutions)
+        self._school_kinds = self.institutions | _SCHOOL_ABBREVIATIONS  # what may follow a school's number
         self.others = tuple(sorted({norm(w) for w in s.others}, key=longest_first))
         self.elsewhere = tuple(sorted({norm(w) for w in s.elsewhere}, key=longest_first))
         self._province = s.province
@@ -273,7 +274,7 @@ class ScopeChecker:
             if a not in starts:
                 continue
             b = next((m.end() + size for size in range(1, _KIND_MAX + 1) if m.end() + size in ends
-                      and text[m.end():m.end() + size] in self.institutions | _SCHOOL_ABBREVIATIONS), None)
+                      and text[m.end():m.end() + size] in self._school_kinds), None)
             if b is not None and not taken.intersection(range(a, b)):
                 out.append((a, text[a:b], text[a:b]))
                 taken.update(range(a, b))
